@@ -64,8 +64,9 @@ type event struct {
 // after any layer, and so what the final filesystem holds and which copies
 // were shadowed or deleted.
 type Tree struct {
-	root   node
-	links  []string
+	root    node
+	links   []string
+	changes []Changes
 	layers int
 	nodes  int
 }
@@ -108,7 +109,7 @@ func (t *Tree) lookup(p string, create bool) *node {
 	return n
 }
 
-// add records one entry of layer l.
+// add records one entry of layer l and counts what it changes.
 func (t *Tree) add(p string, layer int, k Kind, v Version) {
 	n := t.lookup(p, true)
 	e := event{size: v.Size, mode: uint32(v.Mode), uid: uint32(v.UID), gid: uint32(v.GID), layer: uint16(layer), kind: k}
@@ -116,17 +117,102 @@ func (t *Tree) add(p string, layer int, k Kind, v Version) {
 		e.link = uint32(len(t.links))
 		t.links = append(t.links, v.Link)
 	}
+	for len(t.changes) <= layer {
+		t.changes = append(t.changes, Changes{})
+	}
+	c := &t.changes[layer]
 	// A path repeated inside one layer: the later entry wins, as when the
 	// layer is extracted. Deletion markers never replace writes.
 	if k < KindWhiteout {
 		for i := len(n.events) - 1; i >= 0 && int(n.events[i].layer) == layer; i-- {
 			if n.events[i].kind < KindWhiteout {
+				c.RewrittenBytes += n.events[i].size
 				n.events[i] = e
 				return
 			}
 		}
 	}
+	switch k {
+	case KindDir:
+	case KindWhiteout:
+		files, bytes := t.countVisible(n, n.ancestorsCut(layer, true), layer)
+		c.Removed += files
+		c.RemovedBytes += bytes
+	case KindOpaque:
+		ccut := n.childCut(n.ancestorsCut(layer, true), layer, true)
+		for _, ch := range n.children {
+			files, bytes := t.countVisible(ch, ccut, layer)
+			c.Removed += files
+			c.RemovedBytes += bytes
+		}
+	default:
+		if prev, ok := n.visible(n.ancestorsCut(layer, true), layer); ok && prev.kind != KindDir {
+			c.Modified++
+		} else {
+			c.Added++
+		}
+	}
 	n.events = append(n.events, e)
+}
+
+// Changes counts what one layer did to the filesystem below it. Files are
+// every non-directory entry (files, links, devices).
+type Changes struct {
+	Added, Modified, Removed int
+	// RemovedBytes are the bytes of the files the layer deleted.
+	RemovedBytes int64
+	// RewrittenBytes are bytes of files the layer itself wrote twice.
+	RewrittenBytes int64
+}
+
+// Changes returns what layer i added, modified and removed.
+func (t *Tree) Changes(i int) Changes {
+	if i < 0 || i >= len(t.changes) {
+		return Changes{}
+	}
+	return t.changes[i]
+}
+
+// countVisible counts the non-directory paths under n (n included) that
+// show after layers [0, upto), and their bytes.
+func (t *Tree) countVisible(n *node, cut, upto int) (files int, bytes int64) {
+	if e, ok := n.visible(cut, upto); ok && e.kind != KindDir {
+		files++
+		bytes += e.size
+	}
+	if len(n.children) == 0 {
+		return files, bytes
+	}
+	ccut := n.childCut(cut, upto, true)
+	for _, c := range n.children {
+		f, b := t.countVisible(c, ccut, upto)
+		files += f
+		bytes += b
+	}
+	return files, bytes
+}
+
+// SubtreeBytes returns the bytes of regular files at or under p that show
+// after layers [0, upto). ignoreOpaque applies dive's view, which does not
+// know opaque markers.
+func (t *Tree) SubtreeBytes(p string, upto int, ignoreOpaque bool) int64 {
+	n := t.lookup(path.Clean("/"+p), false)
+	if n == nil {
+		return 0
+	}
+	var sum func(n *node, cut int) int64
+	sum = func(n *node, cut int) int64 {
+		var b int64
+		if e, ok := n.visible(cut, upto); ok && e.kind == KindFile {
+			b += e.size
+		}
+		ccut := n.childCut(cut, upto, !ignoreOpaque)
+		for _, c := range n.children {
+			b += sum(c, ccut)
+		}
+		return b
+	}
+	return sum(n, n.ancestorsCut(upto, !ignoreOpaque))
 }
 
 func (t *Tree) version(e event) Version {
@@ -211,79 +297,77 @@ func (n *node) path() string {
 // PathHistory is everything the layers did to one path.
 type PathHistory struct {
 	Path string
-	// Writes are the versions the layers wrote, base first.
-	Writes []Version
-	// Deleted lists the layers that whited the path out (or, for a
-	// directory, marked it opaque).
-	Deleted []int
-	// Final is the version visible in the final filesystem; nil when the
-	// path is gone (deleted, hidden by an opaque directory or by an
-	// ancestor that became a file).
+	// Events are the writes and deletions of the path in layer order;
+	// deletions have Kind KindWhiteout or KindOpaque.
+	Events []Version
+	// Final is the version visible in the final filesystem (or after
+	// WalkOptions.Upto); nil when the path is gone: deleted, hidden by an
+	// opaque directory or by an ancestor that became a file, or a
+	// directory that only its children imply.
 	Final *Version
 }
 
-// WalkOptions choose the view of [Tree.Histories].
+// WalkOptions choose the view of [Tree.Walk].
 type WalkOptions struct {
 	// Upto applies only layers [0, Upto); 0 means all.
 	Upto int
 	// IgnoreOpaque treats opaque markers as if absent, as dive does.
 	IgnoreOpaque bool
+	// Post, when set, is called after a path's descendants, with the same
+	// history as the first call.
+	Post func(h *PathHistory) error
 }
 
-// Histories calls fn for every path that some layer wrote or deleted, in
-// lexical order of paths, depth first. fn must not keep h.Writes.
-func (t *Tree) Histories(o WalkOptions, fn func(h *PathHistory) error) error {
+// Walk calls fn for every path in the tree, the root and directories that
+// only their children imply included, in lexical order, parents before
+// children. fn must not keep h or its slices.
+func (t *Tree) Walk(o WalkOptions, fn func(h *PathHistory) error) error {
 	upto := o.Upto
 	if upto <= 0 {
 		upto = t.layers
 	}
-	var h PathHistory
+	var names []string
 	var walk func(n *node, p string, cut int) error
 	walk = func(n *node, p string, cut int) error {
-		if len(n.events) > 0 {
-			h = PathHistory{Path: p, Writes: h.Writes[:0]}
-			for _, e := range n.events {
-				if int(e.layer) >= upto {
-					break
-				}
-				switch e.kind {
-				case KindWhiteout:
-					h.Deleted = append(h.Deleted, int(e.layer))
-				case KindOpaque:
-					if !o.IgnoreOpaque {
-						h.Deleted = append(h.Deleted, int(e.layer))
-					}
-				default:
-					h.Writes = append(h.Writes, t.version(e))
-				}
+		h := &PathHistory{Path: p}
+		for _, e := range n.events {
+			if int(e.layer) >= upto {
+				break
 			}
-			if e, ok := n.visible(cut, upto); ok {
-				v := t.version(e)
-				h.Final = &v
+			if e.kind == KindOpaque && o.IgnoreOpaque {
+				continue
 			}
-			if len(h.Writes) > 0 || len(h.Deleted) > 0 {
-				if err := fn(&h); err != nil {
+			h.Events = append(h.Events, t.version(e))
+		}
+		if e, ok := n.visible(cut, upto); ok {
+			v := t.version(e)
+			h.Final = &v
+		}
+		if err := fn(h); err != nil {
+			return err
+		}
+		if len(n.children) > 0 {
+			ccut := n.childCut(cut, upto, !o.IgnoreOpaque)
+			start := len(names)
+			for name := range n.children {
+				names = append(names, name)
+			}
+			kids := names[start:]
+			slices.Sort(kids)
+			for i := range kids {
+				name := names[start+i]
+				cp := p + "/" + name
+				if p == "/" {
+					cp = "/" + name
+				}
+				if err := walk(n.children[name], cp, ccut); err != nil {
 					return err
 				}
 			}
+			names = names[:start]
 		}
-		if len(n.children) == 0 {
-			return nil
-		}
-		ccut := n.childCut(cut, upto, !o.IgnoreOpaque)
-		names := make([]string, 0, len(n.children))
-		for name := range n.children {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			cp := p + "/" + name
-			if p == "/" {
-				cp = "/" + name
-			}
-			if err := walk(n.children[name], cp, ccut); err != nil {
-				return err
-			}
+		if o.Post != nil {
+			return o.Post(h)
 		}
 		return nil
 	}
