@@ -67,8 +67,8 @@ type Tree struct {
 	root    node
 	links   []string
 	changes []Changes
-	layers int
-	nodes  int
+	layers  int
+	nodes   int
 }
 
 func newTree() *Tree {

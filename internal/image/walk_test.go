@@ -30,11 +30,11 @@ var layered = imagetest.Spec{
 			{Name: "tmp/", Mode: 0o1777},
 		}},
 		{CreatedBy: "RUN rewrite", Comp: imagetest.Zstd, Entries: []imagetest.Entry{
-			{Name: "opt/big", Size: 3000},        // modified: 5000 shadowed
-			{Name: "opt/new", Size: 100},         // added
+			{Name: "opt/big", Size: 3000}, // modified: 5000 shadowed
+			{Name: "opt/new", Size: 100},  // added
 			{Name: "opt/link", Type: tar.TypeLink, Link: "opt/new"},
-			{Name: "var/cache/.wh..wh..opq"},     // hides a.bin, b.bin
-			{Name: "var/cache/c.bin", Size: 10},  // added in the opaque dir
+			{Name: "var/cache/.wh..wh..opq"},    // hides a.bin, b.bin
+			{Name: "var/cache/c.bin", Size: 10}, // added in the opaque dir
 		}},
 		{CreatedBy: "RUN rm", Comp: imagetest.None, Entries: []imagetest.Entry{
 			{Name: "opt/.wh.new", Type: tar.TypeReg}, // deletes opt/new (100 bytes)
