@@ -193,12 +193,13 @@ func (t *Tree) countVisible(n *node, cut, upto int) (files int, bytes int64) {
 }
 
 // SubtreeBytes returns the bytes of regular files at or under p that show
-// after layers [0, upto). ignoreOpaque applies dive's view, which does not
-// know opaque markers.
-func (t *Tree) SubtreeBytes(p string, upto int, ignoreOpaque bool) int64 {
+// after layers [0, upto), and whether p itself then shows as a directory
+// (an implied one included). ignoreOpaque applies dive's view, which does
+// not know opaque markers.
+func (t *Tree) SubtreeBytes(p string, upto int, ignoreOpaque bool) (bytes int64, dir bool) {
 	n := t.lookup(path.Clean("/"+p), false)
 	if n == nil {
-		return 0
+		return 0, false
 	}
 	var sum func(n *node, cut int) int64
 	sum = func(n *node, cut int) int64 {
@@ -212,7 +213,13 @@ func (t *Tree) SubtreeBytes(p string, upto int, ignoreOpaque bool) int64 {
 		}
 		return b
 	}
-	return sum(n, n.ancestorsCut(upto, !ignoreOpaque))
+	cut := n.ancestorsCut(upto, !ignoreOpaque)
+	if e, ok := n.visible(cut, upto); ok {
+		dir = e.kind == KindDir
+	} else {
+		dir = len(n.children) > 0
+	}
+	return sum(n, cut), dir
 }
 
 func (t *Tree) version(e event) Version {
