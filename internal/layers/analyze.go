@@ -13,6 +13,8 @@ package layers
 
 import (
 	"container/heap"
+	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -353,4 +355,23 @@ func dirBelow(a, b Dir) bool {
 		return a.Bytes < b.Bytes
 	}
 	return a.Path > b.Path
+}
+
+// Run opens a target, makes the one pass over it and analyzes it. The tree
+// is returned for comparisons.
+func Run(ctx context.Context, t image.Target, o image.Options, po image.PassOptions, ao Options) (*Analysis, *image.Tree, error) {
+	img, err := image.Open(ctx, t, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer img.Close()
+	res, err := image.Walk(ctx, img, po)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := Analyze(img, res, ao)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", img.Ref, err)
+	}
+	return a, res.Tree, nil
 }

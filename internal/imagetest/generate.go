@@ -1,0 +1,3 @@
+package imagetest
+
+//go:generate go run ./gen ../../testdata/images
