@@ -18,7 +18,7 @@ type ImageFlags struct {
 	Insecure []string
 	// Limits against hostile images; sizes take units (64GiB, 500MB).
 	MaxTotalBytes, MaxEntryBytes, MaxMetadataBytes string
-	MaxEntries, MaxPathLength, MaxRatio              int64
+	MaxEntries, MaxPathLength, MaxRatio            int64
 }
 
 func (f *ImageFlags) register(cmd *cobra.Command) {
