@@ -177,7 +177,7 @@ func Analyze(img *image.Image, res *image.Result, o Options) (*Analysis, error) 
 			a.Layers[i].DiffID = l.DiffID.String()
 		}
 		if l.History != nil {
-			a.Layers[i].CreatedBy = l.History.CreatedBy
+			a.Layers[i].CreatedBy = RedactHistory(l.History.CreatedBy)
 		}
 		s := &a.Summary
 		s.CompressedBytes += lr.CompressedBytes
@@ -301,6 +301,9 @@ func configOf(img *image.Image) Config {
 		c.Labels = cfg.Labels
 	}
 	c.EmptySteps = img.EmptyHistory()
+	for i := range c.EmptySteps {
+		c.EmptySteps[i].CreatedBy = RedactHistory(c.EmptySteps[i].CreatedBy)
+	}
 	return c
 }
 
