@@ -204,6 +204,9 @@ func layoutImage(s store, desc v1.Descriptor, lim Limits) (*Image, error) {
 			}
 			if size != l.Size && l.Size >= 0 {
 				rc.Close()
+				if size < l.Size {
+					return nil, fmt.Errorf("blob is %d bytes, the manifest says %d: %w", size, l.Size, ErrTruncated)
+				}
 				return nil, fmt.Errorf("blob is %d bytes, the manifest says %d", size, l.Size)
 			}
 			return rc, nil

@@ -74,12 +74,17 @@ type tarStore struct {
 	f     *os.File
 	name  string
 	files map[string]tarFile
+	// cut, when set, says where the archive ends early. The files before
+	// it open; the file it cuts and the names not found fail with it, so
+	// that the error names the layer that needed them.
+	cut error
 }
 
 type tarFile struct {
 	off, size int64
 	link      string // for symlinks and hard links: the cleaned target
 	typ       byte
+	cut       bool // the archive ends inside this file
 }
 
 func openTarStore(file string) (*tarStore, error) {
@@ -139,6 +144,10 @@ func (s *tarStore) index() error {
 		if err == io.EOF {
 			break
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			s.cut = fmt.Errorf("the archive ends early after %d files: %w", n, ErrTruncated)
+			break
+		}
 		if err != nil {
 			return fmt.Errorf("reading archive: %w", err)
 		}
@@ -163,7 +172,10 @@ func (s *tarStore) index() error {
 			continue
 		}
 		if tf.off+tf.size > fi.Size() {
-			return fmt.Errorf("archive entry %q: %w (needs %d bytes, the file has %d)", name, ErrTruncated, tf.off+tf.size, fi.Size())
+			s.cut = fmt.Errorf("archive entry %q: %w (needs %d bytes, the file has %d)", name, ErrTruncated, tf.off+tf.size, fi.Size())
+			tf.cut = true
+			s.files[name] = tf
+			break
 		}
 		s.files[name] = tf
 	}
@@ -174,8 +186,14 @@ func (s *tarStore) open(name string) (io.ReadCloser, int64, error) {
 	name, _ = cleanArchiveName(name)
 	for hops := 0; ; hops++ {
 		tf, ok := s.files[name]
+		if !ok && s.cut != nil {
+			return nil, 0, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("not found before the archive ends: %w", s.cut)}
+		}
 		if !ok {
 			return nil, 0, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+		if tf.cut {
+			return nil, 0, s.cut
 		}
 		if tf.link != "" {
 			if hops >= maxLinkHops {

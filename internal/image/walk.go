@@ -192,11 +192,36 @@ func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
 
 	var stream io.Reader = br
 	var stop func()
+	halt := func() {
+		if stop != nil {
+			stop()
+			stop = nil
+		}
+	}
+	defer halt()
+	// A blob that fails to decode may simply not be the blob the manifest
+	// names: then the digest mismatch is the error to report. The rest of
+	// the blob is read to tell (never after a limit: that may be a bomb).
+	corrupt := func(err error) error {
+		var le *LimitError
+		if l.Digest.Hex == "" || errors.As(err, &le) || ctx.Err() != nil {
+			return err
+		}
+		halt() // the decompressor no longer reads br
+		if _, rerr := io.Copy(io.Discard, br); rerr != nil {
+			return err
+		}
+		var de *DigestError
+		if _, verr := blob.verify(); errors.As(verr, &de) {
+			return fmt.Errorf("%w; decoding it failed: %w", de, err)
+		}
+		return err
+	}
 	switch comp {
 	case compGzip:
 		zr, err := kgzip.NewReader(br)
 		if err != nil {
-			return lr, fmt.Errorf("gzip: %w", err)
+			return lr, corrupt(decompressErr(comp, err))
 		}
 		ra := newReadahead(zr, 4, 1<<18)
 		stream, stop = ra, ra.Close
@@ -207,9 +232,6 @@ func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
 		}
 		ra := newReadahead(zr, 4, 1<<18)
 		stream, stop = ra, func() { ra.Close(); zr.Close() }
-	}
-	if stop != nil {
-		defer stop()
 	}
 	// An uncompressed blob is its own tar stream: its digest is the diff ID
 	// and hashing it twice would only cost time.
@@ -223,18 +245,18 @@ func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
 	}
 	tr := tar.NewReader(tarStream)
 	if err := w.entries0(ctx, l, tarReader{tr}, &lr); err != nil {
-		return lr, err
+		return lr, corrupt(err)
 	}
 	// The diff ID covers the whole stream, padding after the tar end
 	// blocks included.
 	if _, err := io.Copy(io.Discard, tarStream); err != nil {
-		return lr, decompressErr(comp, err)
+		return lr, corrupt(decompressErr(comp, err))
 	}
 	lr.UncompressedBytes = tarStream.n
 	if diffID.Hex != "" {
 		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(tarStream.h.Sum(nil))}
 		if got != diffID {
-			return lr, &DigestError{Want: diffID, Got: got, What: "diff ID"}
+			return lr, corrupt(&DigestError{Want: diffID, Got: got, What: "diff ID"})
 		}
 	}
 	if comp == compNone {
@@ -290,21 +312,21 @@ func (tarReader) Close() error { return nil }
 // entries0 reads the entries of one layer.
 func (w *walker) entries0(ctx context.Context, l *Layer, er entryReader, lr *LayerRead) error {
 	var e Entry
+	last := "" // the entry whose bytes Next skips, named in its errors
 	for {
 		h, err := er.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("reading tar after %d entries: %w: %w", lr.Entries, ErrTruncated, err)
+			at := fmt.Sprintf("reading tar after %d entries", lr.Entries)
+			if last != "" {
+				at = fmt.Sprintf("reading tar after entry %q (%d entries)", last, lr.Entries)
 			}
-			var le *LimitError
-			var de *DigestError
-			if errors.As(err, &le) || errors.As(err, &de) {
-				return err
+			if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
+				return fmt.Errorf("%s: %w: %w", at, ErrTruncated, err)
 			}
-			return fmt.Errorf("reading tar after %d entries: %w", lr.Entries, err)
+			return fmt.Errorf("%s: %w", at, err)
 		}
 		if lr.Entries%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -314,11 +336,12 @@ func (w *walker) entries0(ctx context.Context, l *Layer, er entryReader, lr *Lay
 		lr.Entries++
 		w.entries++
 		if w.lim.Entries > 0 && w.entries > w.lim.Entries {
-			return &LimitError{Limit: "tar entries", Value: w.lim.Entries, Flag: "--max-entries"}
+			return fmt.Errorf("entry %.80q: %w", h.Name, &LimitError{Limit: "tar entries", Value: w.lim.Entries, Flag: "--max-entries"})
 		}
 		if w.lim.PathLen > 0 && int64(len(h.Name)) > w.lim.PathLen {
 			return fmt.Errorf("entry %.80q...: %w", h.Name, &LimitError{Limit: "path length", Value: w.lim.PathLen, Flag: "--max-path-length"})
 		}
+		last = h.Name
 		if w.lim.EntryBytes > 0 && h.Size > w.lim.EntryBytes {
 			return fmt.Errorf("entry %q: %w", h.Name, &LimitError{Limit: fmt.Sprintf("entry size (%d bytes)", h.Size), Value: w.lim.EntryBytes, Flag: "--max-entry-bytes"})
 		}
@@ -474,6 +497,10 @@ func (w *walker) offer(r io.Reader, e *Entry) error {
 	content := io.MultiReader(bytes.NewReader(e.Magic), io.LimitReader(r, e.Size-int64(len(e.Magic))))
 	if len(w.want) == 1 {
 		if err := w.want[0].Content(e, content); err != nil {
+			// A visitor passes on the stream's errors as it read them.
+			if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
+				return fmt.Errorf("content: %w: %w", ErrTruncated, err)
+			}
 			return err
 		}
 		_, err := io.Copy(io.Discard, content)
