@@ -12,8 +12,9 @@ import (
 // Options configure [Open]. The zero value is usable: host platform, the
 // docker config keychain, default limits, no logging.
 type Options struct {
-	// Platform picks a manifest from a multi-platform index. Default: the
-	// host's (runtime.GOOS/runtime.GOARCH).
+	// Platform picks a manifest from a multi-platform index. Default:
+	// linux on the host's architecture (container images are Linux images
+	// even when redline runs on a Mac).
 	Platform *v1.Platform
 	// Insecure lists registries (host[:port]) reached over plain HTTP, for
 	// loopback registries in tests and development.
