@@ -3,6 +3,8 @@ package image
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 )
 
 // Open opens the image a target names. Errors name the target and what
@@ -38,29 +40,11 @@ func open(ctx context.Context, t Target, o *Options) (*Image, error) {
 			return nil, err
 		}
 		s, err := openTarStore(file)
-		if err != nil {
-			return nil, err
-		}
-		img, err := openLayout(s, ref, o)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		img.closers = append(img.closers, s)
-		return img, nil
+		return layoutFrom(s, err, ref, o)
 	case OCIDir:
-		dir, ref := t.Value, ""
-		if s, err := openDirStore(dir); err == nil {
-			img, err := openLayout(s, ref, o)
-			if err != nil {
-				s.Close()
-				return nil, err
-			}
-			img.closers = append(img.closers, s)
-			return img, nil
-		} else {
-			return nil, err
-		}
+		dir, ref := splitDirRef(t.Value)
+		s, err := openDirStore(dir)
+		return layoutFrom(s, err, ref, o)
 	case Registry:
 		return openRegistry(ctx, t.Value, o)
 	case Docker, Podman:
@@ -105,4 +89,42 @@ func openByName(ctx context.Context, name string, o *Options) (*Image, error) {
 	img.Ref = "registry:" + name
 	img.Scheme = Registry
 	return img, nil
+}
+
+// storeCloser is a store that holds a file or directory open.
+type storeCloser interface {
+	store
+	io.Closer
+}
+
+// layoutFrom opens the OCI layout in a freshly opened store and hands the
+// store to the image to close.
+func layoutFrom[S storeCloser](s S, err error, ref string, o *Options) (*Image, error) {
+	if err != nil {
+		return nil, err
+	}
+	img, err := openLayout(s, ref, o)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	img.closers = append(img.closers, s)
+	return img, nil
+}
+
+// splitDirRef splits "DIR[:REF]": the longest prefix that is an existing
+// directory is the layout, the rest names an image in its index.
+func splitDirRef(v string) (dir, ref string) {
+	if fi, err := os.Stat(v); err == nil && fi.IsDir() {
+		return v, ""
+	}
+	for i := len(v) - 1; i > 0; i-- {
+		if v[i] != ':' {
+			continue
+		}
+		if fi, err := os.Stat(v[:i]); err == nil && fi.IsDir() {
+			return v[:i], v[i+1:]
+		}
+	}
+	return v, ""
 }
