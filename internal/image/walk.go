@@ -162,6 +162,7 @@ type walker struct {
 	done     atomic.Int64
 	allBytes int64 // uncompressed, all layers
 	progress func(done, total int64)
+	stream   *tarCounter // the current layer's tar stream; nil for dir: layers
 
 	magic [512]byte
 	want  []Visitor
@@ -243,6 +244,8 @@ func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
 	if diffID.Hex != "" {
 		tarStream.h = sha256.New()
 	}
+	w.stream = tarStream
+	defer func() { w.stream = nil }()
 	tr := tar.NewReader(tarStream)
 	if err := w.entries0(ctx, l, tarReader{tr}, &lr); err != nil {
 		return lr, corrupt(err)
@@ -347,6 +350,14 @@ func (w *walker) entries0(ctx context.Context, l *Layer, er entryReader, lr *Lay
 		}
 		if h.Size < 0 {
 			return fmt.Errorf("entry %q: negative size %d", h.Name, h.Size)
+		}
+		// archive/tar expands a sparse entry's holes above the stream the
+		// byte limits count: charge them, or a few bytes of sparse map
+		// would feed visitors gigabytes of zeros.
+		if w.stream != nil && isSparse(h) {
+			if err := w.stream.charge(h.Size); err != nil {
+				return fmt.Errorf("entry %q: %w", h.Name, err)
+			}
 		}
 		skip, err := w.classify(l.Index, h, &e)
 		if err != nil {
@@ -629,11 +640,12 @@ func (c *hashCounter) verify() (v1.Hash, error) {
 // tarCounter counts and hashes the uncompressed stream and enforces the
 // byte limits, including the expansion ratio that stops bombs.
 type tarCounter struct {
-	r    io.Reader
-	h    hash.Hash
-	n    int64
-	blob *hashCounter
-	w    *walker
+	r     io.Reader
+	h     hash.Hash
+	n     int64
+	holes int64 // sparse holes charged by charge, not part of n
+	blob  *hashCounter
+	w     *walker
 }
 
 func (c *tarCounter) Read(p []byte) (int, error) {
@@ -643,16 +655,43 @@ func (c *tarCounter) Read(p []byte) (int, error) {
 			c.h.Write(p[:n])
 		}
 		c.n += int64(n)
-		c.w.allBytes += int64(n)
-		lim := c.w.lim
-		if lim.TotalBytes > 0 && c.w.allBytes > lim.TotalBytes {
-			return n, &LimitError{Limit: "total uncompressed bytes", Value: lim.TotalBytes, Flag: "--max-total-bytes"}
-		}
-		if lim.Ratio > 0 && c.n > ratioGrace {
-			if comp := max(c.blob.shared.Load(), 1); c.n/comp > lim.Ratio {
-				return n, &LimitError{Limit: fmt.Sprintf("expansion ratio (%d bytes from %d compressed: a decompression bomb?)", c.n, comp), Value: lim.Ratio, Flag: "--max-ratio"}
-			}
+		if lerr := c.count(int64(n)); lerr != nil {
+			return n, lerr
 		}
 	}
 	return n, err
+}
+
+// charge counts the holes of a sparse entry as uncompressed bytes.
+func (c *tarCounter) charge(n int64) error {
+	c.holes += n
+	return c.count(n)
+}
+
+// count adds n uncompressed bytes and checks the byte limits.
+func (c *tarCounter) count(n int64) error {
+	c.w.allBytes += n
+	lim := c.w.lim
+	if lim.TotalBytes > 0 && c.w.allBytes > lim.TotalBytes {
+		return &LimitError{Limit: "total uncompressed bytes", Value: lim.TotalBytes, Flag: "--max-total-bytes"}
+	}
+	if out := c.n + c.holes; lim.Ratio > 0 && out > ratioGrace {
+		if comp := max(c.blob.shared.Load(), 1); out/comp > lim.Ratio {
+			return &LimitError{Limit: fmt.Sprintf("expansion ratio (%d bytes from %d compressed: a decompression bomb?)", out, comp), Value: lim.Ratio, Flag: "--max-ratio"}
+		}
+	}
+	return nil
+}
+
+// isSparse reports a GNU sparse entry, old style or PAX.
+func isSparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
