@@ -22,7 +22,7 @@ const SchemaVersion = "redline.dev/sbom/v1"
 
 // SBOM is the inventory of one subject.
 type SBOM struct {
-	SchemaVersion string `json:"schemaVersion"`
+	SchemaVersion string  `json:"schemaVersion"`
 	Subject       Subject `json:"subject"`
 	// Distro is the distribution the image declares, when it has one.
 	Distro *Distro `json:"distro,omitempty"`
@@ -143,7 +143,7 @@ type GoBinary struct {
 	GoVersion string `json:"goVersion,omitempty"`
 	// Path is the main package path.
 	Path string `json:"path,omitempty"`
-	Main Module  `json:"main"`
+	Main Module `json:"main"`
 	// Settings are the build settings in build-info order: CGO_ENABLED,
 	// GOOS, GOARCH, GOAMD64, -ldflags, -tags, -trimpath, vcs.revision, ...
 	Settings []Setting `json:"settings,omitempty"`

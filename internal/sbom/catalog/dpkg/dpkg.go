@@ -35,10 +35,10 @@ const (
 
 // Package is one installed package of a status file.
 type Package struct {
-	Name, Version, Arch        string
-	Source, SourceVersion      string
-	Maintainer, InstalledSize  string
-	Line                       int // where its stanza starts
+	Name, Version, Arch       string
+	Source, SourceVersion     string
+	Maintainer, InstalledSize string
+	Line                      int // where its stanza starts
 }
 
 type parsed struct {
