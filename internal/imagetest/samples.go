@@ -1,6 +1,9 @@
 package imagetest
 
-import "archive/tar"
+import (
+	"archive/tar"
+	"strings"
+)
 
 // Naive is the image a quick single-stage Dockerfile gives a Go service:
 // a distribution base, package-manager caches, the source, the compiler's
@@ -19,14 +22,14 @@ func Naive() Spec {
 				{Name: "usr/lib/os-release", Body: []byte("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n")},
 				{Name: "usr/lib/libc.so.6", Size: 300_000, Mode: 0o755},
 				{Name: "usr/bin/apt-get", Size: 60_000, Mode: 0o755},
-				{Name: "var/lib/dpkg/status", Size: 20_000},
+				{Name: "var/lib/dpkg/status", Body: []byte(dpkgStatus(false))},
 			}},
 			{CreatedBy: "/bin/sh -c apt-get update && apt-get install -y ca-certificates git", Entries: []Entry{
 				{Name: "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", Size: 200_000},
 				{Name: "var/cache/apt/archives/git_2.39.5_amd64.deb", Size: 70_000},
 				{Name: "etc/ssl/certs/ca-certificates.crt", Size: 100_000},
 				{Name: "usr/bin/git", Size: 90_000, Mode: 0o755},
-				{Name: "var/lib/dpkg/status", Size: 24_000},
+				{Name: "var/lib/dpkg/status", Body: []byte(dpkgStatus(true))},
 			}},
 			{CreatedBy: "COPY . /src # buildkit", Entries: []Entry{
 				{Name: "src/go.mod", Body: []byte("module example.com/hello\n\ngo 1.26\n")},
@@ -80,4 +83,22 @@ func SampleFiles() map[string][]File {
 		"naive.tar":    Build(Naive()).ArchiveFiles("example.com/hello:naive"),
 		"slim.oci.tar": Build(Slim()).LayoutFiles("example.com/hello:slim"),
 	}
+}
+
+// dpkgStatus is a small dpkg database: the base system, plus what
+// `apt-get install ca-certificates git` adds when after is set.
+func dpkgStatus(after bool) string {
+	pkgs := []string{
+		"Package: base-files\nStatus: install ok installed\nPriority: required\nArchitecture: amd64\nVersion: 12.4+deb12u5\n",
+		"Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9+deb12u4\n",
+		"Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.11-1~deb12u2\n",
+		"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n",
+	}
+	if after {
+		pkgs = append(pkgs,
+			"Package: ca-certificates\nStatus: install ok installed\nArchitecture: all\nVersion: 20230311\n",
+			"Package: git\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:2.39.5-0+deb12u1\n",
+		)
+	}
+	return strings.Join(pkgs, "\n")
 }
