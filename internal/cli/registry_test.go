@@ -3,6 +3,8 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"log"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
@@ -22,7 +24,7 @@ import (
 // on loopback and checks that analyzing it from there reports exactly what
 // analyzing the archive reports.
 func TestAnalyzeFromRegistry(t *testing.T) {
-	srv := httptest.NewServer(registry.New())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 

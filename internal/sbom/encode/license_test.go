@@ -15,13 +15,14 @@ import (
 
 	"github.com/redline-go/redline/internal/sbom"
 	"github.com/redline-go/redline/internal/sbom/encode"
+	"github.com/redline-go/redline/internal/sbom/sbomtest"
 )
 
 // TestLicenseList keeps licenselist.go equal to the identifiers of the
 // vendored spdx.schema.json, the list CycloneDX 1.6 checks license.id
 // against; -update regenerates it.
 func TestLicenseList(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(schemaDir, "spdx.schema.json"))
+	b, err := os.ReadFile(filepath.Join(sbomtest.SchemaDir(), "spdx.schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

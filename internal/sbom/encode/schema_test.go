@@ -1,74 +1,25 @@
 package encode_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/redline-go/redline/internal/sbom/encode"
+	"github.com/redline-go/redline/internal/sbom/sbomtest"
 )
-
-// schemaDir holds the vendored official schemas (see NOTICE).
-const schemaDir = "../testdata/schema"
 
 const (
-	cycloneDXSchema = "http://cyclonedx.org/schema/bom-1.6.schema.json"
-	spdxSchema      = "http://spdx.org/rdf/terms/2.3"
+	cycloneDXSchema = sbomtest.CycloneDX
+	spdxSchema      = sbomtest.SPDX
 )
-
-// schemas compiles the vendored schemas once. Every file is registered under
-// its own $id, so the compiler resolves bom-1.6's references to spdx.schema
-// and jsf-0.82 from disk and never reaches for the network.
-var schemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	files, err := filepath.Glob(filepath.Join(schemaDir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			return nil, err
-		}
-		id, _ := doc.(map[string]any)["$id"].(string)
-		if id == "" {
-			return nil, &os.PathError{Op: "schema", Path: f, Err: os.ErrInvalid}
-		}
-		if err := c.AddResource(id, doc); err != nil {
-			return nil, err
-		}
-	}
-	out := map[string]*jsonschema.Schema{}
-	for _, id := range []string{cycloneDXSchema, spdxSchema} {
-		if out[id], err = c.Compile(id); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-})
 
 func validate(t *testing.T, schemaID string, doc []byte) error {
 	t.Helper()
-	all, err := schemas()
-	if err != nil {
-		t.Fatalf("compiling schemas: %v", err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatalf("output is not JSON: %v", err)
-	}
-	return all[schemaID].Validate(inst)
+	return sbomtest.Validate(schemaID, doc)
 }
 
 func TestCycloneDXSchema(t *testing.T) {
@@ -155,7 +106,7 @@ func TestSchemasVendored(t *testing.T) {
 		"jsf-0.82.schema.json": `"$id": "http://cyclonedx.org/schema/jsf-0.82.schema.json"`,
 		"spdx-2.3.schema.json": `"pattern" : "^SPDXRef-[a-zA-Z0-9.-]+$"`,
 	} {
-		b, err := os.ReadFile(filepath.Join(schemaDir, name))
+		b, err := os.ReadFile(filepath.Join(sbomtest.SchemaDir(), name))
 		if err != nil {
 			t.Fatal(err)
 		}
