@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/redline-go/redline/internal/sbom/encode"
 	"github.com/redline-go/redline/internal/sbom/sbomtest"
 )
