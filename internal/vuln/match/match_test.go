@@ -163,7 +163,7 @@ func TestMatchReachability(t *testing.T) {
 	}
 	type row struct {
 		ID, Reach, Severity, Fixed string
-		Aliases, Symbols            []string
+		Aliases, Symbols           []string
 	}
 	var got []row
 	for _, f := range fs {

@@ -51,12 +51,12 @@ type Severity struct {
 
 // Affected is one affected package.
 type Affected struct {
-	Package           Package           `json:"package"`
-	Severity          []Severity        `json:"severity,omitempty"`
-	Ranges            []Range           `json:"ranges,omitempty"`
-	Versions          []string          `json:"versions,omitempty"`
+	Package           Package            `json:"package"`
+	Severity          []Severity         `json:"severity,omitempty"`
+	Ranges            []Range            `json:"ranges,omitempty"`
+	Versions          []string           `json:"versions,omitempty"`
 	EcosystemSpecific *EcosystemSpecific `json:"ecosystem_specific,omitempty"`
-	DatabaseSpecific  json.RawMessage   `json:"database_specific,omitempty"`
+	DatabaseSpecific  json.RawMessage    `json:"database_specific,omitempty"`
 }
 
 // Package identifies a package in an ecosystem.
