@@ -394,3 +394,9 @@ func sortFindings(fs []vuln.Finding) {
 
 // SortFindings orders findings as reports show them.
 func SortFindings(fs []vuln.Finding) { sortFindings(fs) }
+
+// SeverityAtLeast reports whether sev is at least min; unknown is below
+// every level.
+func SeverityAtLeast(sev, min string) bool {
+	return vuln.SeverityRank(sev) >= vuln.SeverityRank(min)
+}
