@@ -112,5 +112,7 @@ Exit codes: 0 done and no gate crossed, 1 a gate crossed, 2 an error.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newAnalyze(env, g))
 	root.AddCommand(newSBOM(env, g))
+	root.AddCommand(newDB(env, g))
+	root.AddCommand(newScan(env, g))
 	return root
 }

@@ -1,0 +1,32 @@
+package gosym
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestAdhocX(t *testing.T) {
+	files, _ := filepath.Glob("/tmp/xb/*")
+	for _, p := range files {
+		data, _ := os.ReadFile(p)
+		f, _ := os.Open(p)
+		tab, err := Read(f, int64(len(data)))
+		f.Close()
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		c := NewCollector(64 << 20)
+		for i := 0; i < len(data); i += 4093 {
+			c.Write(data[i:min(len(data), i+4093)])
+		}
+		tab2, err := c.Table()
+		if err != nil {
+			t.Errorf("%s: collector: %v", p, err)
+			continue
+		}
+		t.Logf("%s: %s %s gofunc=%#x md=%#x ftab=%d inl=%d total=%d kept=%d/%d same=%v F=%v", filepath.Base(p), tab.goVersion, tab.method, tab.gofunc, tab.mdAddr, tab.numFTab, tab.numInline, len(tab.funcs), c.kept, len(data), slices.Equal(tab.funcs, tab2.funcs), tab.Has("example.com/m.v2/dot.pkg", "F"))
+	}
+}
