@@ -150,6 +150,26 @@ type GoBinary struct {
 	// NoBuildInfo marks a binary recognised as Go by its runtime without
 	// readable build info.
 	NoBuildInfo bool `json:"noBuildInfo,omitempty"`
+	// GoLine is the go line whose GODEBUG defaults the binary follows, as
+	// its DefaultGODEBUG setting implies ("1.16"); empty when it follows
+	// its toolchain's own defaults.
+	GoLine string `json:"goLine,omitempty"`
+	// GODEBUG lists the settings whose value differs from the defaults of
+	// the toolchain that built the binary (package godebug).
+	GODEBUG []GODEBUGValue `json:"godebug,omitempty"`
+}
+
+// GODEBUGValue is one GODEBUG setting a binary carries.
+type GODEBUGValue struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Default string `json:"default,omitempty"` // the toolchain's default
+	Class   string `json:"class"`             // security, behaviour, performance, unknown
+	// Insecure marks a security setting weaker than the toolchain's
+	// default that nothing acknowledges; Acknowledged one that a godebug
+	// line pins on purpose.
+	Insecure     bool `json:"insecure,omitempty"`
+	Acknowledged bool `json:"acknowledged,omitempty"`
 }
 
 // Setting is one build setting.

@@ -27,6 +27,15 @@ const (
 	PropGoMainVersion = "redline:go:main:version"
 	PropGoMainHash    = "redline:go:main:hash"
 	PropGoNoBuildInfo = "redline:go:no-build-info" // "true": Go runtime recognised, build info unreadable
+	// GODEBUG (package godebug): the go line the defaults follow, and one
+	// property per setting that differs from the toolchain's default, as
+	// "name=value"; security settings weaker than the default are findings,
+	// those a godebug line pins on purpose waivers.
+	PropGODEBUGGoLine  = "redline:godebug:goLine"
+	PropGODEBUGFinding = "redline:godebug:finding"
+	PropGODEBUGWaiver  = "redline:godebug:waiver"
+	PropGODEBUGUnknown = "redline:godebug:unknown"
+	PropGODEBUGSetting = "redline:godebug:setting"
 	// PropGoSetting prefixes a build setting's key:
 	// "redline:go:setting:-ldflags", "redline:go:setting:vcs.revision".
 	PropGoSetting  = "redline:go:setting:"
@@ -99,6 +108,19 @@ func componentProps(c *sbom.Component, replaced bool) []prop {
 		for _, s := range g.Settings {
 			// An empty value is a setting too (-tags=""), so keep it.
 			ps = append(ps, prop{PropGoSetting + s.Key, s.Value})
+		}
+		add(PropGODEBUGGoLine, g.GoLine)
+		for _, v := range g.GODEBUG {
+			name := PropGODEBUGSetting
+			switch {
+			case v.Insecure:
+				name = PropGODEBUGFinding
+			case v.Acknowledged:
+				name = PropGODEBUGWaiver
+			case v.Class == "unknown":
+				name = PropGODEBUGUnknown
+			}
+			ps = append(ps, prop{name, v.Name + "=" + v.Value})
 		}
 	}
 	if e := c.ELF; e != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/redline-go/redline/internal/godebug"
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/sbom"
 	"github.com/redline-go/redline/internal/sbom/catalog"
@@ -197,6 +198,28 @@ func Components(binPath string, layer int, b *Binary) ([]sbom.Component, []sbom.
 	gb.Main = sbom.Module{Path: bi.Main.Path, Version: bi.Main.Version, Hash: bi.Main.Sum}
 	for _, s := range bi.Settings {
 		gb.Settings = append(gb.Settings, sbom.Setting{Key: s.Key, Value: s.Value})
+	}
+	gd := godebug.FromBuildInfo(binPath, bi, "")
+	gb.GoLine = gd.GoLine
+	findings := map[string]godebug.Finding{}
+	for _, f := range gd.Findings() {
+		findings[f.Name] = f
+	}
+	for _, v := range gd.Settings {
+		if !v.NonDefault() {
+			continue
+		}
+		f, isFinding := findings[v.Name]
+		gb.GODEBUG = append(gb.GODEBUG, sbom.GODEBUGValue{
+			Name: v.Name, Value: v.Value, Default: v.Default, Class: string(v.Class),
+			Insecure: isFinding && !f.Acknowledged, Acknowledged: isFinding && f.Acknowledged,
+		})
+	}
+	for _, w := range gd.Warnings {
+		if warn != "" {
+			warn += "; "
+		}
+		warn += "GODEBUG: " + w.Message
 	}
 	if bi.Main.Path != "" {
 		bin.Name = bi.Main.Path

@@ -242,3 +242,47 @@ func TestStdlibVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestGODEBUG: a binary of a go 1.16 module carries the old, weaker
+// defaults in its DefaultGODEBUG; the SBOM lists each of them and marks
+// the security ones weaker than the toolchain's default.
+func TestGODEBUG(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "godebug", "testdata", "mod", "go116")
+	out := filepath.Join(t.TempDir(), "go116")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOPROXY=off", "GOFLAGS=-buildvcs=false", "GOWORK=off", "GOTOOLCHAIN=local")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	vm, err := exec.Command("go", "version", "-m", out).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defaults []string
+	for _, line := range strings.Split(string(vm), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "build\tDefaultGODEBUG="); ok {
+			defaults = strings.Split(v, ",")
+		}
+	}
+	if len(defaults) == 0 {
+		t.Fatalf("no DefaultGODEBUG in go version -m output:\n%s", vm)
+	}
+	comps, _, _ := gobinary.Components("/app", 0, read(t, out))
+	gb := comps[0].Go
+	have := map[string]sbom.GODEBUGValue{}
+	for _, v := range gb.GODEBUG {
+		have[v.Name+"="+v.Value] = v
+	}
+	for _, d := range defaults {
+		if _, ok := have[d]; !ok {
+			t.Errorf("DefaultGODEBUG entry %s missing from the SBOM", d)
+		}
+	}
+	if v := have["tls10server=1"]; !v.Insecure || v.Class != "security" {
+		t.Errorf("tls10server=1 = %+v, want an insecure security setting", v)
+	}
+	if gb.GoLine == "" {
+		t.Error("go line not inferred")
+	}
+}
