@@ -43,6 +43,9 @@ type ScanOptions struct {
 	DB string
 	// MaxAge is how many days old the data may be before it is stale.
 	MaxAge int
+	// Go is the toolchain release the fix plan's GODEBUG changes are
+	// listed for (default: the smallest release that clears the findings).
+	Go string
 }
 
 var scanFormats = []string{"table", "json", "sarif", "openvex", "cyclonedx-json"}
@@ -87,6 +90,7 @@ crossed; unknown severity fails a severity gate unless
 	f.BoolVar(&o.FixPlan, "fix-plan", false, "print the go get / toolchain commands that clear the findings")
 	f.StringVar(&o.DB, "db", "", "read OSV data only from this directory or zip")
 	f.IntVar(&o.MaxAge, "max-age", 7, "days after which the data counts as stale")
+	f.StringVar(&o.Go, "go", "", "with the fix plan: list the GODEBUG behaviours that change when moving to this Go release (e.g. go1.27.3)")
 	o.Image.register(cmd)
 	return cmd
 }
@@ -178,7 +182,10 @@ func RunScan(ctx context.Context, env *Env, g *global, o *ScanOptions, args []st
 	if err != nil {
 		return err
 	}
-	sopts := scan.Options{DB: data, Image: iopts, Pass: popts, VEX: vexDoc, MaxAge: time.Duration(o.MaxAge) * 24 * time.Hour, Logger: log}
+	if o.Go != "" && !strings.HasPrefix(o.Go, "go1.") {
+		return usageErrorf("--go %q: want a release such as go1.27.3", o.Go)
+	}
+	sopts := scan.Options{DB: data, Image: iopts, Pass: popts, VEX: vexDoc, MaxAge: time.Duration(o.MaxAge) * 24 * time.Hour, Logger: log, GoTarget: o.Go}
 	var results []*vuln.Result
 	var sboms []*sbom.SBOM
 	for _, arg := range args {
@@ -284,6 +291,9 @@ func fixCommands(w io.Writer, results []*vuln.Result) error {
 			if _, err := fmt.Fprintf(w, "%s\n%s\n", note, fx.Command); err != nil {
 				return err
 			}
+			for _, line := range godebugLines(fx) {
+				fmt.Fprintln(w, "#   "+line)
+			}
 		}
 		for _, fx := range r.Fixes {
 			if len(fx.Unfixable) > 0 {
@@ -325,3 +335,29 @@ func readVEX(paths []string) (*vex.Document, error) {
 	return vex.Merge(docs...), nil
 }
 
+
+// godebugLines says what behaviour changes with a toolchain fix.
+func godebugLines(fx vuln.Fix) []string {
+	if fx.GODEBUGTarget == "" {
+		return nil
+	}
+	if len(fx.GODEBUG) == 0 {
+		return []string{"GODEBUG: no default changes for this program on " + fx.GODEBUGTarget}
+	}
+	out := []string{fmt.Sprintf("GODEBUG: %d defaults change on %s:", len(fx.GODEBUG), fx.GODEBUGTarget)}
+	for _, c := range fx.GODEBUG {
+		from, to := c.From, c.To
+		if from == "" {
+			from = "(none)"
+		}
+		if to == "" {
+			to = "(removed)"
+		}
+		line := fmt.Sprintf("  %s %s → %s [%s, %s]", c.Name, from, to, c.Class, c.Link)
+		if c.BreaksBuild {
+			line += " BREAKS THE BUILD until the pin goes"
+		}
+		out = append(out, line)
+	}
+	return out
+}

@@ -119,6 +119,21 @@ func scanOne(p *printer, r *vuln.Result) {
 			if fx.Command != "" {
 				p.line(clip("      "+fx.Command, Width))
 			}
+			if fx.GODEBUGTarget != "" {
+				if len(fx.GODEBUG) == 0 {
+					p.line(clip("      GODEBUG: no default changes for this program on "+fx.GODEBUGTarget, Width))
+				}
+				for i, c := range fx.GODEBUG {
+					if i == 0 {
+						p.line(clip(fmt.Sprintf("      GODEBUG defaults that change on %s:", fx.GODEBUGTarget), Width))
+					}
+					to := c.To
+					if to == "" {
+						to = "(removed)"
+					}
+					p.line(clip(fmt.Sprintf("        %-22s %s → %s  %s, %s", c.Name, c.From, to, c.Class, c.Link), Width))
+				}
+			}
 		}
 	}
 	for _, w := range r.Warnings {

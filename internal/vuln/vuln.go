@@ -171,4 +171,23 @@ type Fix struct {
 	Command string `json:"command,omitempty"`
 	// Unfixable lists findings no released version clears.
 	Unfixable []string `json:"unfixable,omitempty"`
+	// GODEBUGTarget is the toolchain GODEBUG lists the changes for (To, or
+	// the release asked for with --go); GODEBUG the settings whose
+	// effective value flips on the way there (toolchain fixes only).
+	GODEBUGTarget string          `json:"godebugTarget,omitempty"`
+	GODEBUG       []GODEBUGChange `json:"godebug,omitempty"`
+}
+
+// GODEBUGChange is one GODEBUG setting that behaves differently after an
+// upgrade.
+type GODEBUGChange struct {
+	Name  string `json:"name"`
+	Class string `json:"class"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Why   string `json:"why"`
+	// Link says whether the program links the affected packages: linked,
+	// not-linked, unknown, toolchain.
+	Link        string `json:"link"`
+	BreaksBuild bool   `json:"breaksBuild,omitempty"`
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/redline-go/redline/internal/godebug"
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/sbom"
 	"github.com/redline-go/redline/internal/sbom/catalog"
@@ -55,6 +56,9 @@ type Options struct {
 	// GoEnv is extra environment for source scans (GOFLAGS, GOTOOLCHAIN).
 	GoEnv  []string
 	Logger *slog.Logger
+	// GoTarget is the toolchain release the upgrade-safety list of a
+	// toolchain fix is computed for; default the fix's own release.
+	GoTarget string
 }
 
 // Target scans one target and returns the result and the SBOM it matched.
@@ -131,6 +135,10 @@ func imageTarget(ctx context.Context, t image.Target, o Options) (*vuln.Result, 
 		}
 	}
 	r := finish(img.Ref, s, func(path string) match.Symbols { return tables[path] }, o, false)
+	upgradeSafety(r, s, func(path string) *gosym.Table {
+		t, _ := tables[path].(*gosym.Table)
+		return t
+	}, o)
 	if img.Digest.Hex != "" {
 		r.Digest = img.Digest.String()
 	}
@@ -159,6 +167,7 @@ func binary(t image.Target, o Options) (*vuln.Result, *sbom.SBOM, error) {
 		}
 		return tab
 	}, o, false)
+	upgradeSafety(r, s, func(string) *gosym.Table { return tab }, o)
 	return r, s, nil
 }
 
@@ -307,4 +316,60 @@ func readSBOMFile(path string) (*sbom.SBOM, bool, error) {
 		return nil, false, err
 	}
 	return s, true, nil
+}
+
+// upgradeSafety adds to each toolchain fix the GODEBUG settings that flip
+// on the way to the new release, and whether the binary links the
+// packages they affect (from its function table).
+func upgradeSafety(r *vuln.Result, s *sbom.SBOM, table func(path string) *gosym.Table, o Options) {
+	bins := map[string]*sbom.GoBinary{}
+	for _, c := range s.Components {
+		if c.Type == sbom.TypeBinary && c.Go != nil && c.Go.GoVersion != "" {
+			bins[c.Path] = c.Go
+		}
+	}
+	for i := range r.Fixes {
+		fx := &r.Fixes[i]
+		if fx.Kind != "toolchain" {
+			continue
+		}
+		target := o.GoTarget
+		if target == "" {
+			target = fx.To
+		}
+		if target == "" {
+			continue
+		}
+		// The binaries whose stdlib this fix covers.
+		for _, f := range r.Findings {
+			if f.Component.Type != string(sbom.TypeStdlib) || f.Component.Version != fx.From {
+				continue
+			}
+			gb := bins[f.Component.Path]
+			if gb == nil {
+				continue
+			}
+			rep := godebug.Effective(godebug.Binary{Name: f.Component.Path, GoVersion: gb.GoVersion, DefaultGODEBUG: gb.Get("DefaultGODEBUG")}, "")
+			var links func(string) bool
+			if t := table(f.Component.Path); t != nil {
+				pkgs := map[string]bool{}
+				for _, p := range t.Packages() {
+					pkgs[p] = true
+				}
+				links = func(p string) bool { return pkgs[p] }
+			}
+			changes, err := rep.Upgrade(target, "", links)
+			if err != nil {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: GODEBUG changes to %s: %v", f.Component.Path, target, err))
+				break
+			}
+			fx.GODEBUGTarget = target
+			for _, c := range changes {
+				fx.GODEBUG = append(fx.GODEBUG, vuln.GODEBUGChange{
+					Name: c.Name, Class: string(c.Class), From: c.From, To: c.To, Why: c.Why, Link: string(c.Link), BreaksBuild: c.BreaksBuild,
+				})
+			}
+			break // one binary speaks for the fix; the table shows where
+		}
+	}
 }

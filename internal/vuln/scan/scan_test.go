@@ -194,3 +194,36 @@ func TestNoDataIsAnError(t *testing.T) {
 	}
 	fmt.Fprintln(os.Stderr, "no data:", err)
 }
+
+// TestUpgradeSafety: the fix plan of a go 1.16 program built with this
+// machine's Go says which GODEBUG defaults flip on go1.27.3 and whether
+// the program links what they affect.
+func TestUpgradeSafety(t *testing.T) {
+	if v := runtime.Version(); v != "go1.26.8" {
+		t.Skipf("the toolchain fix is expected for go1.26.8; this is %s", v)
+	}
+	d := embedded(t)
+	bin := build(t, filepath.Join(repoRoot(), "internal", "godebug", "testdata", "mod", "go116"), ".", []string{"GOTOOLCHAIN=local", "GOWORK=off"})
+	r, _, err := scan.Target(context.Background(), image.Target{Scheme: image.File, Value: bin}, scan.Options{DB: d, GoTarget: "go1.27.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx *vuln.Fix
+	for i := range r.Fixes {
+		if r.Fixes[i].Kind == "toolchain" {
+			fx = &r.Fixes[i]
+		}
+	}
+	if fx == nil || fx.GODEBUGTarget != "go1.27.3" {
+		t.Fatalf("toolchain fix = %+v", fx)
+	}
+	var got string
+	for _, c := range fx.GODEBUG {
+		if c.Name == "tls10server" {
+			got = fmt.Sprintf("%s→%s %s", c.From, c.To, c.Class)
+		}
+	}
+	if got != "1→0 security" {
+		t.Errorf("tls10server change = %q, want 1→0 security (changes: %+v)", got, fx.GODEBUG)
+	}
+}
