@@ -335,7 +335,6 @@ func readVEX(paths []string) (*vex.Document, error) {
 	return vex.Merge(docs...), nil
 }
 
-
 // godebugLines says what behaviour changes with a toolchain fix.
 func godebugLines(fx vuln.Fix) []string {
 	if fx.GODEBUGTarget == "" {
