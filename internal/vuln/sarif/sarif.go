@@ -117,7 +117,7 @@ type Options struct {
 
 // Write writes results of one or more scans as one SARIF log.
 func Write(w io.Writer, results []*vuln.Result, o Options) error {
-	run := Run{Tool: Tool{Driver: Driver{Name: "redline", Version: o.ToolVersion, InformationURI: "https://github.com/redline-go/redline"}}, Results: []Result{}}
+	run := Run{Tool: Tool{Driver: Driver{Name: "redline", Version: o.ToolVersion, InformationURI: "https://github.com/redline-go/redline", Rules: []Rule{}}}, Results: []Result{}}
 	ruleIndex := map[string]int{}
 	var all []struct {
 		f      vuln.Finding
