@@ -111,6 +111,7 @@ Exit codes: 0 done and no gate crossed, 1 a gate crossed, 2 an error.`,
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "print debug notes")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newAnalyze(env, g))
+	root.AddCommand(newBuild(env, g))
 	root.AddCommand(newSBOM(env, g))
 	root.AddCommand(newDB(env, g))
 	root.AddCommand(newScan(env, g))

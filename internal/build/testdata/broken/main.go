@@ -1,0 +1,7 @@
+// Command broken does not compile: redline build must show the compiler's
+// error.
+package main
+
+func main() {
+	notDefined()
+}
