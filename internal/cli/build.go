@@ -14,6 +14,7 @@ import (
 
 	"github.com/redline-go/redline/internal/build"
 	"github.com/redline-go/redline/internal/image"
+	"github.com/redline-go/redline/internal/sbom/inventory"
 	"github.com/redline-go/redline/internal/report"
 )
 
@@ -25,6 +26,8 @@ type BuildOptions struct {
 	To []string
 	// Tag names the image inside archives; default NAME:latest.
 	Tag string
+	// NoSBOM skips attaching the CycloneDX SBOM of the built image.
+	NoSBOM bool
 	// Name names the binary and image; default from the package.
 	Name string
 	// Platforms is a comma-separated list; default linux/<host arch>.
@@ -101,6 +104,7 @@ takes effect. --compare IMAGE adds how much smaller the image is.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&o.To, "to", nil, "destination, repeatable: oci-dir:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF (default oci-dir:./out/NAME)")
 	f.StringVar(&o.Tag, "tag", "", "image name inside archives (default NAME:latest)")
+	f.BoolVar(&o.NoSBOM, "no-sbom", false, "do not attach the CycloneDX SBOM of the built image (a referrer, or NAME.cdx.json beside a docker archive)")
 	f.StringVar(&o.Name, "name", "", "binary and image name (default: the package's last path element)")
 	f.StringVar(&o.Platforms, "platform", "", "platforms, comma-separated, e.g. linux/amd64,linux/arm64 (default: linux on this machine's architecture)")
 	f.StringVar(&o.Base, "base", build.BaseStatic, "base: static (made here), scratch, or an image (registry:REF, oci-dir:DIR, oci-archive:FILE, docker-archive:FILE)")
@@ -245,6 +249,9 @@ func RunBuild(ctx context.Context, env *Env, g *global, o *BuildOptions, pkg str
 	}
 	log := g.logger(env.Stderr)
 	bo.Logger = log
+	if !o.NoSBOM {
+		bo.Attachers = append(bo.Attachers, inventory.SBOMAttacher{})
+	}
 	b, err := build.New(bo)
 	if err != nil {
 		if errors.Is(err, build.ErrInvalidOptions) {
