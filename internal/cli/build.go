@@ -14,8 +14,8 @@ import (
 
 	"github.com/redline-go/redline/internal/build"
 	"github.com/redline-go/redline/internal/image"
-	"github.com/redline-go/redline/internal/sbom/inventory"
 	"github.com/redline-go/redline/internal/report"
+	"github.com/redline-go/redline/internal/sbom/inventory"
 )
 
 // BuildOptions are the flags of `redline build`. Each maps onto one field
