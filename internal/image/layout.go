@@ -119,6 +119,11 @@ func PickManifest(cands []v1.Descriptor, want v1.Platform) (v1.Descriptor, error
 			if d.Platform != nil && d.Platform.OS == "unknown" {
 				continue
 			}
+			// Referrers (an SBOM, a signature, VEX) are manifests too; their
+			// artifactType says they are not images.
+			if d.ArtifactType != "" && d.ArtifactType != string(types.OCIConfigJSON) && d.ArtifactType != string(types.DockerConfigJSON) {
+				continue
+			}
 			usable = append(usable, d)
 		}
 	}

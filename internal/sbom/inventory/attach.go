@@ -33,6 +33,9 @@ func (a SBOMAttacher) Attach(ctx context.Context, b *build.Built) ([]build.Attac
 		if err != nil {
 			return nil, fmt.Errorf("SBOM of the built image (%s): %w", plat.String(), err)
 		}
+		// The image was read from a staging directory: name it by digest,
+		// so the same build gives the same SBOM bytes.
+		s.Subject.Ref = "oci:" + p.Digest.String()
 		var buf bytes.Buffer
 		if err := encode.CycloneDXJSON(&buf, s); err != nil {
 			return nil, fmt.Errorf("SBOM of the built image (%s): %w", plat.String(), err)
