@@ -113,6 +113,8 @@ Exit codes: 0 done and no gate crossed, 1 a gate crossed, 2 an error.`,
 	root.AddCommand(newAnalyze(env, g))
 	root.AddCommand(newBuild(env, g))
 	root.AddCommand(newSBOM(env, g))
+	root.AddCommand(newLint(env, g))
+	root.AddCommand(newHarden(env, g))
 	root.AddCommand(newDB(env, g))
 	root.AddCommand(newScan(env, g))
 	return root

@@ -42,7 +42,7 @@ type Table struct {
 	numInline int    // names found only in inline trees
 
 	once  sync.Once
-	index map[string]struct{} // package + "\x00" + normalized symbol
+	index map[[2]string]struct{} // {import path, normalized symbol}
 	pkgs  []string
 }
 
@@ -99,6 +99,19 @@ func build(src source, l *layout) (*Table, error) {
 	ftab, inl, err := t.funcs()
 	if err != nil {
 		return nil, err
+	}
+	// Inline trees do not overlap, so together they fit in the read-only
+	// data; more entries than that means shared or lying tables, which
+	// would only make each gofunc candidate cost more to reject.
+	var entries, roBytes uint64
+	for _, ref := range inl {
+		entries += uint64(ref.count)
+	}
+	for _, d := range m.data {
+		roBytes += uint64(len(d))
+	}
+	if entries*16 > roBytes {
+		return nil, corrupt("%d inline tree entries cannot fit in %d bytes", entries, roBytes)
 	}
 	tab := &Table{pcHeader: h.addr, goVersion: readGoVersion(src, l)}
 	var inlined [][2]int
@@ -188,13 +201,13 @@ func (t *Table) Packages() []string {
 // own and do not count as their enclosing function.
 func (t *Table) Has(pkg, symbol string) bool {
 	t.buildIndex()
-	_, ok := t.index[unescapePath(pkg)+"\x00"+normalizeSymbol(symbol)]
+	_, ok := t.index[[2]string{unescapePath(pkg), normalizeSymbol(symbol)}]
 	return ok
 }
 
 func (t *Table) buildIndex() {
 	t.once.Do(func() {
-		t.index = make(map[string]struct{}, len(t.funcs))
+		t.index = make(map[[2]string]struct{}, len(t.funcs))
 		pkgs := map[string]struct{}{}
 		for _, f := range t.funcs {
 			pkg, sym := splitName(f)
@@ -202,7 +215,7 @@ func (t *Table) buildIndex() {
 				continue
 			}
 			pkgs[pkg] = struct{}{}
-			t.index[pkg+"\x00"+normalizeSymbol(sym)] = struct{}{}
+			t.index[[2]string{pkg, normalizeSymbol(sym)}] = struct{}{}
 		}
 		for p := range pkgs {
 			t.pkgs = append(t.pkgs, p)
@@ -214,10 +227,11 @@ func (t *Table) buildIndex() {
 // splitName splits a function name into its unescaped import path and the
 // rest: "net/http.(*conn).serve" is "net/http" and "(*conn).serve". Names the
 // compiler or linker made up ("type:.eq.main.T", "go:buildid", and their Go
-// 1.18-1.19 spellings "type..eq.main.T", "go.buildid") have no package.
+// 1.18-1.19 spellings "type..eq.main.T", "go.buildid") have no package;
+// "go.uber.org/zap.New" has one.
 func splitName(name string) (pkg, sym string) {
-	if strings.HasPrefix(name, "go:") || strings.HasPrefix(name, "type:") ||
-		strings.HasPrefix(name, "go.") || strings.HasPrefix(name, "type.") {
+	if strings.HasPrefix(name, "go:") || strings.HasPrefix(name, "type:") || strings.HasPrefix(name, "type..") ||
+		(strings.HasPrefix(name, "go.") && !domainFirst(name)) {
 		return "", ""
 	}
 	// Type arguments may hold paths and dots: "p.F[go.shape.*net/http.Request]".
@@ -230,6 +244,23 @@ func splitName(name string) (pkg, sym string) {
 	}
 	end := slash + 1 + dot
 	return unescapePath(plain[:end]), plain[end+1:]
+}
+
+// domainFirst reports whether name starts with an import path whose first
+// element looks like a domain ("go.uber.org/zap.New"), as opposed to the
+// names Go 1.18 and 1.19 give generated code ("go.buildid",
+// "go.struct { ... }.M", "go.(*struct { ... }).M").
+func domainFirst(name string) bool {
+	i := strings.IndexByte(name, '/')
+	if i < 0 {
+		return false
+	}
+	for _, c := range name[:i] {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeSymbol maps the forms of a symbol to one: "(*T).M" and "T.M" to

@@ -71,7 +71,7 @@ func findModuledata(src source, l *layout, h *pcHeader) *moduledata {
 		h.order.PutUint64(pat, h.addr)
 	}
 	const chunkSize = 1 << 20
-	buf := make([]byte, chunkSize)
+	var buf []byte
 	for _, r := range l.regions {
 		if r.kind != kindWritable {
 			continue
@@ -79,6 +79,9 @@ func findModuledata(src source, l *layout, h *pcHeader) *moduledata {
 		for _, sp := range src.avail(r.off, r.filesz) {
 			for off := sp.off; off < sp.off+sp.n; {
 				n := min(int64(chunkSize), sp.off+sp.n-off)
+				if int64(cap(buf)) < n {
+					buf = make([]byte, n)
+				}
 				b := buf[:n]
 				if _, err := src.ReadAt(b, off); err != nil {
 					break
@@ -183,7 +186,7 @@ const (
 // version inline after the 32-byte header), or "".
 func readGoVersion(src source, l *layout) string {
 	const chunkSize = 1 << 20
-	buf := make([]byte, chunkSize)
+	var buf []byte
 	for _, r := range l.regions {
 		if r.kind != kindWritable {
 			continue
@@ -191,6 +194,9 @@ func readGoVersion(src source, l *layout) string {
 		for _, sp := range src.avail(r.off, r.filesz) {
 			for off := sp.off; off < sp.off+sp.n; {
 				n := min(int64(chunkSize), sp.off+sp.n-off)
+				if int64(cap(buf)) < n {
+					buf = make([]byte, n)
+				}
 				b := buf[:n]
 				if _, err := src.ReadAt(b, off); err != nil {
 					break

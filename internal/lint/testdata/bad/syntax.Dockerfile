@@ -1,0 +1,3 @@
+FROM debian:12
+RUN <<EOF
+apt-get install -y curl
