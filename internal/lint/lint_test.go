@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/imagetest"
@@ -605,6 +606,22 @@ func TestSARIFShape(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &log); err != nil {
 		t.Fatal(err)
 	}
+	if err := validateSARIF(b.Bytes()); err != nil {
+		t.Errorf("corpus SARIF against the OASIS schema: %v", err)
+	}
+	// Image findings are located at paths inside the image.
+	svc, _, _ := testImages(t)
+	irep, err := lint.Run(context.Background(), []string{svc}, lint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ib bytes.Buffer
+	if err := lint.SARIF(&ib, irep); err != nil {
+		t.Fatal(err)
+	}
+	if err := validateSARIF(ib.Bytes()); err != nil {
+		t.Errorf("image SARIF against the OASIS schema: %v", err)
+	}
 	if log.Version != "2.1.0" || !strings.Contains(log.Schema, "sarif-schema-2.1.0") || len(log.Runs) != 1 || log.Runs[0].Tool.Driver.Name != "redline" {
 		t.Fatalf("header: %q %q %d runs", log.Version, log.Schema, len(log.Runs))
 	}
@@ -644,4 +661,32 @@ func TestSARIFShape(t *testing.T) {
 			t.Errorf("rule %s lacks descriptions or security-severity", r.ID)
 		}
 	}
+}
+
+// validateSARIF checks a log against the official OASIS SARIF 2.1.0
+// (errata 01) schema in testdata, registered under the id it declares so
+// nothing is fetched.
+func validateSARIF(doc []byte) error {
+	b, err := os.ReadFile(filepath.Join("testdata", "sarif-schema-2.1.0.json"))
+	if err != nil {
+		return err
+	}
+	schemaDoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(lint.SARIFSchema, schemaDoc); err != nil {
+		return err
+	}
+	s, err := c.Compile(lint.SARIFSchema)
+	if err != nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return err
+	}
+	return s.Validate(inst)
 }

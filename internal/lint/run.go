@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -308,13 +309,18 @@ type fileResult struct {
 }
 
 // lintFile lints one Dockerfile or YAML file. It touches no shared state,
-// so files are linted in parallel.
-func (r *run) lintFile(t, p string, kind rule.Kind) fileResult {
+// so files are linted in parallel. Found under a directory (found), a
+// YAML or JSON file that never says "kind" and is not a CI file is some
+// other data and is passed over.
+func (r *run) lintFile(t, p string, kind rule.Kind, found bool) fileResult {
 	src, err := os.ReadFile(p)
 	if err != nil {
 		return fileResult{err: fmt.Errorf("%s: %w", t, err)}
 	}
 	name := filepath.ToSlash(p)
+	if found && kind == rule.Kubernetes && !bytes.Contains(src, []byte("kind")) && !ci.IsCIPath(name) {
+		return fileResult{kind: kind}
+	}
 	if kind == rule.Dockerfile {
 		return r.dockerfile(name, src, filepath.Dir(p))
 	}
@@ -324,7 +330,7 @@ func (r *run) lintFile(t, p string, kind rule.Kind) fileResult {
 // file lints one Dockerfile or YAML file named on the command line (a
 // YAML file that holds nothing to check is then worth a warning).
 func (r *run) file(t, p string, kind rule.Kind) error {
-	res := r.lintFile(t, p, kind)
+	res := r.lintFile(t, p, kind, false)
 	if res.err != nil {
 		return res.err
 	}
@@ -431,7 +437,7 @@ func (r *run) tree(t, root string, manifestsOnly bool) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = r.lintFile(t, jobs[i].path, jobs[i].kind)
+				results[i] = r.lintFile(t, jobs[i].path, jobs[i].kind, true)
 			}
 		}()
 	}

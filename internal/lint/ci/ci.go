@@ -19,8 +19,7 @@ import (
 // (.github/workflows/, .gitlab-ci.yml) or its shape (jobs with on, or
 // GitLab's stages).
 func IsCI(name string, d *yamlx.Doc) bool {
-	p := path.Clean("/" + strings.ReplaceAll(name, "\\", "/"))
-	if strings.Contains(p, "/.github/workflows/") || path.Base(p) == ".gitlab-ci.yml" {
+	if IsCIPath(name) {
 		return true
 	}
 	if d.Root == nil {
@@ -30,6 +29,12 @@ func IsCI(name string, d *yamlx.Doc) bool {
 		return true
 	}
 	return yamlx.Value(d.Root, "stages") != nil
+}
+
+// IsCIPath reports paths that are CI files by convention.
+func IsCIPath(name string) bool {
+	p := path.Clean("/" + strings.ReplaceAll(name, "\\", "/"))
+	return strings.Contains(p, "/.github/workflows/") || path.Base(p) == ".gitlab-ci.yml"
 }
 
 // Settings returns the Go settings of a CI document.
