@@ -125,11 +125,45 @@ type target struct {
 	tc     toolchain
 	goos   string
 	goarch string
+	// An externally linked PIE built with cgo: up to Go 1.25 its function
+	// table is in .data.rel.ro, a writable segment made read-only by
+	// PT_GNU_RELRO.
+	extPIE bool
 }
 
-func (tg target) String() string { return tg.tc.name + "/" + tg.goos + "/" + tg.goarch }
+func (tg target) String() string {
+	s := tg.tc.name + "/" + tg.goos + "/" + tg.goarch
+	if tg.extPIE {
+		s += "/extpie"
+	}
+	return s
+}
 
-func localTarget() target { return target{localGo, "linux", runtime.GOARCH} }
+func (tg target) env() []string {
+	cgo := "CGO_ENABLED=0"
+	if tg.extPIE {
+		cgo = "CGO_ENABLED=1"
+	}
+	env := append(os.Environ(), cgo, "GOWORK=off", "GOFLAGS=", "GOOS="+tg.goos, "GOARCH="+tg.goarch)
+	return append(env, tg.tc.env...)
+}
+
+func (tg target) flags(stripped bool) []string {
+	ld := ""
+	if stripped {
+		ld = "-s -w"
+	}
+	if tg.extPIE {
+		ld += " -linkmode=external"
+		return []string{"-buildmode=pie", "-ldflags=" + strings.TrimSpace(ld)}
+	}
+	if ld != "" {
+		return []string{"-ldflags=" + ld}
+	}
+	return nil
+}
+
+func localTarget() target { return target{localGo, "linux", runtime.GOARCH, false} }
 
 var (
 	binDir  string
@@ -150,9 +184,9 @@ func TestMain(m *testing.M) {
 }
 
 // buildProg builds program prog for tg, stripped or not, once per test binary run.
-func buildProg(t testing.TB, prog string, tg target, stripped bool, extra ...string) string {
+func buildProg(t testing.TB, prog string, tg target, stripped bool) string {
 	t.Helper()
-	key := fmt.Sprintf("%s-%s-%v-%s", prog, strings.ReplaceAll(tg.String(), "/", "-"), stripped, strings.Join(extra, " "))
+	key := fmt.Sprintf("%s-%s-%v", prog, strings.ReplaceAll(tg.String(), "/", "-"), stripped)
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if p, ok := built[key]; ok {
@@ -179,15 +213,11 @@ func buildProg(t testing.TB, prog string, tg target, stripped bool, extra ...str
 	}
 	out := filepath.Join(binDir, key)
 	args := []string{"build", "-trimpath", "-o", out}
-	if stripped {
-		args = append(args, "-ldflags=-s -w")
-	}
-	args = append(args, extra...)
+	args = append(args, tg.flags(stripped)...)
 	args = append(args, ".")
 	cmd := exec.Command(tg.tc.goCmd, args...)
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=", "GOOS="+tg.goos, "GOARCH="+tg.goarch)
-	cmd.Env = append(cmd.Env, tg.tc.env...)
+	cmd.Env = tg.env()
 	if b, err := cmd.CombinedOutput(); err != nil {
 		msg := fmt.Sprintf("go %s: %v\n%s", strings.Join(args, " "), err, b)
 		built[key] = "!" + msg
@@ -237,13 +267,31 @@ func debugGosymFuncs(t testing.TB, path string) []string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sec := f.Section(".gopclntab")
-	if sec == nil {
-		t.Fatal("no .gopclntab section")
-	}
-	data, err := sec.Data()
-	if err != nil {
-		t.Fatal(err)
+	var data []byte
+	if sec := f.Section(".gopclntab"); sec != nil {
+		if data, err = sec.Data(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		// Externally linked PIE up to Go 1.25: the table is inside
+		// .data.rel.ro, between the symbols runtime.pclntab and
+		// runtime.epclntab.
+		start, ok1 := elfSymbol(t, path, "runtime.pclntab")
+		end, ok2 := elfSymbol(t, path, "runtime.epclntab")
+		if !ok1 || !ok2 || end <= start {
+			t.Fatal("no .gopclntab section and no runtime.pclntab symbol")
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_LOAD && p.Vaddr <= start && end <= p.Vaddr+p.Filesz {
+				data = make([]byte, end-start)
+				if _, err := p.ReadAt(data, int64(start-p.Vaddr)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if data == nil {
+			t.Fatal("runtime.pclntab in no segment")
+		}
 	}
 	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, f.Section(".text").Addr))
 	if err != nil {
@@ -438,7 +486,10 @@ func nameTable(t testing.TB, data []byte) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return uniqueNames(string(tb.funcnametab), tb.allNames())
+	set := newNameSet(len(tb.funcnametab))
+	tb.allNames(set)
+	names, _ := tb.names(string(tb.funcnametab), set, nil)
+	return names
 }
 
 // textBytes is the size of the executable code in the file.
@@ -459,10 +510,11 @@ func textBytes(t testing.TB, data []byte) int64 {
 func checkInlineProgram(t *testing.T, tg target, full string, a, b *Table, dg []string) {
 	const twice = "example.com/prog/helper.Twice"
 	// The compiler says it inlines helper.Twice ...
-	cmd := exec.Command(tg.tc.goCmd, "build", "-gcflags=-m", "-o", os.DevNull, ".")
+	// Not -o /dev/null: go1.19's go command replaces the target file.
+	discard := filepath.Join(binDir, "discard-"+strings.ReplaceAll(tg.String(), "/", "-"))
+	cmd := exec.Command(tg.tc.goCmd, "build", "-gcflags=-m", "-o", discard, ".")
 	cmd.Dir = filepath.Join(binDir, "src-inline")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=", "GOOS="+tg.goos, "GOARCH="+tg.goarch)
-	cmd.Env = append(cmd.Env, tg.tc.env...)
+	cmd.Env = tg.env()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build -gcflags=-m: %v\n%s", err, out)
@@ -530,7 +582,7 @@ func TestPrograms(t *testing.T) {
 // the inlined function is found, and gofunc is where the symbol table that
 // debug/macho and debug/pe read says.
 func TestOtherFormats(t *testing.T) {
-	for _, tg := range []target{{localGo, "darwin", "arm64"}, {localGo, "windows", "amd64"}} {
+	for _, tg := range []target{{localGo, "darwin", "arm64", false}, {localGo, "windows", "amd64", false}} {
 		t.Run(tg.goos+"-"+tg.goarch, func(t *testing.T) {
 			full := buildProg(t, "inline", tg, false)
 			stripped := buildProg(t, "inline", tg, true)
@@ -586,22 +638,31 @@ func TestOtherFormats(t *testing.T) {
 }
 
 // TestE2E builds with other toolchains and architectures: Go 1.27.3 through
-// GOTOOLCHAIN (fetched through the module proxy), arm64, 386, and Go 1.19
-// when Debian's golang-1.19-go is installed.
+// GOTOOLCHAIN (fetched through the module proxy), arm64, 386, externally
+// linked PIE with the local toolchain and with Go 1.25.9 (when gcc is
+// installed), and Go 1.19 when Debian's golang-1.19-go is installed.
 func TestE2E(t *testing.T) {
 	if os.Getenv("REDLINE_E2E") != "1" {
 		t.Skip("set REDLINE_E2E=1")
 	}
 	go127 := toolchain{name: "go1.27.3", goCmd: "go", env: []string{"GOTOOLCHAIN=go1.27.3"}}
 	targets := []target{
-		{localGo, "linux", "arm64"},
-		{localGo, "linux", "386"},
-		{go127, "linux", "amd64"},
-		{go127, "linux", "arm64"},
+		{localGo, "linux", "arm64", false},
+		{localGo, "linux", "386", false},
+		{go127, "linux", "amd64", false},
+		{go127, "linux", "arm64", false},
+	}
+	if _, err := exec.LookPath("gcc"); err == nil {
+		go125 := toolchain{name: "go1.25.9", goCmd: "go", env: []string{"GOTOOLCHAIN=go1.25.9"}}
+		targets = append(targets,
+			target{localGo, "linux", runtime.GOARCH, true},
+			target{go125, "linux", runtime.GOARCH, true})
+	} else {
+		t.Log("no gcc: externally linked PIE not tested")
 	}
 	if p := "/usr/lib/go-1.19/bin/go"; fileExists(p) {
 		go119 := toolchain{name: "go1.19", goCmd: p, env: []string{"GOTOOLCHAIN=local"}}
-		targets = append(targets, target{go119, "linux", "amd64"}, target{go119, "linux", "arm64"})
+		targets = append(targets, target{go119, "linux", "amd64", false}, target{go119, "linux", "arm64", false})
 	} else {
 		t.Logf("%s not installed: Go 1.19 not tested", p)
 	}

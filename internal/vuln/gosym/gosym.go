@@ -10,10 +10,16 @@
 // the inline trees of its callers, and tools that read only the table's
 // entries, or that need the symbol table to find the inline trees, miss it.
 //
+// The inline trees are found through runtime.firstmoduledata, as the runtime
+// finds them, never through the symbol table (see moduledata.go). Should that
+// fail, every name in the function table's name table is listed instead:
+// the linker writes there exactly the names of the functions with code and of
+// the functions inlined into them, so the answer is the same (the tests check
+// that it is, on every binary they build).
+//
 // Supported: executables built by Go 1.18 and later (function table magic
 // 0xfffffff0 for 1.18 and 1.19, 0xfffffff1 since 1.20), ELF, Mach-O and PE,
-// 32- and 64-bit, either byte order. How go:func.* is found without a symbol
-// table is described in moduledata.go.
+// 32- and 64-bit, either byte order. A Table is safe for concurrent use.
 package gosym
 
 import (
@@ -47,9 +53,13 @@ type Table struct {
 }
 
 // Read reads the function table of a Go executable (ELF, Mach-O, PE) through
-// a ReaderAt; size is the file's size. It reads the headers, the read-only
-// data (which holds the function table and go:func.*), and a few hundred
-// bytes of the writable data (moduledata and the build information).
+// a ReaderAt; size is the file's size. It reads the headers and the read-only
+// data (which holds the function table and go:func.*) into memory, and scans
+// the writable data, a megabyte at a time, for moduledata and the build
+// information. Executable code and debug information are never read.
+//
+// Errors wrap ErrFormat (not an executable, or headers that do not fit the
+// file), ErrNotGo (no Go 1.18+ function table) or describe a corrupt table.
 func Read(r io.ReaderAt, size int64) (*Table, error) {
 	if size < 0 {
 		return nil, ErrFormat
@@ -96,7 +106,8 @@ func build(src source, l *layout) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	ftab, inl, err := t.funcs()
+	ftab := newNameSet(len(t.funcnametab))
+	inl, err := t.funcs(ftab)
 	if err != nil {
 		return nil, err
 	}
@@ -114,14 +125,14 @@ func build(src source, l *layout) (*Table, error) {
 		return nil, corrupt("%d inline tree entries cannot fit in %d bytes", entries, roBytes)
 	}
 	tab := &Table{pcHeader: h.addr, goVersion: readGoVersion(src, l)}
-	var inlined [][2]int
+	all := newNameSet(len(t.funcnametab))
 	if md != nil {
 		tab.mdAddr = md.addr
 		cands := md.gofuncCandidates(h.go120, m)
 		for _, g := range cands {
-			names, err := t.inlineNames(m, g, inl)
-			if err == nil {
-				tab.gofunc, inlined, tab.method = g, names, "inline trees"
+			all.clear()
+			if err := t.inlineNames(m, g, inl, all); err == nil {
+				tab.gofunc, tab.method = g, "inline trees"
 				break
 			}
 		}
@@ -133,43 +144,16 @@ func build(src source, l *layout) (*Table, error) {
 		// No moduledata, or no base from which every inline tree decodes:
 		// fall back to the name table, which holds the same names.
 		tab.method = "name table"
-		inlined = t.allNames()
+		all.clear()
+		t.allNames(all)
 	}
-
+	for i, w := range ftab {
+		all[i] |= w
+	}
 	// One string for the whole name table; names are substrings of it.
-	all := string(t.funcnametab)
-	set := make(map[[2]int]struct{}, len(ftab)+len(inlined))
-	for _, n := range ftab {
-		set[n] = struct{}{}
-	}
-	tab.numFTab = len(uniqueNames(all, ftab))
-	for _, n := range inlined {
-		set[n] = struct{}{}
-	}
-	spans := make([][2]int, 0, len(set))
-	for n := range set {
-		spans = append(spans, n)
-	}
-	tab.funcs = uniqueNames(all, spans)
+	tab.funcs, tab.numFTab = t.names(string(t.funcnametab), all, ftab)
 	tab.numInline = len(tab.funcs) - tab.numFTab
 	return tab, nil
-}
-
-// uniqueNames returns the sorted, deduplicated names at the given bounds.
-func uniqueNames(all string, spans [][2]int) []string {
-	out := make([]string, 0, len(spans))
-	for _, s := range spans {
-		out = append(out, all[s[0]:s[1]])
-	}
-	sort.Strings(out)
-	w := 0
-	for i, s := range out {
-		if i == 0 || s != out[w-1] {
-			out[w] = s
-			w++
-		}
-	}
-	return out[:w]
 }
 
 // Funcs returns every function name, inlined ones included, as the Go

@@ -29,6 +29,7 @@ func TestSynthetic(t *testing.T) {
 		{"gofunc-moved", synthOpts{gofuncIndex: 52, version: "go1.99"}, "inline trees"},
 		{"go1.27-layout", synthOpts{gofuncIndex: 43}, "inline trees"},
 		{"no-moduledata", synthOpts{noModuledata: true}, "name table"},
+		{"relro", synthOpts{relro: true, version: "go1.25.9"}, "inline trees"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := synthELF(synthFuncs, tc.opts)
@@ -314,6 +315,7 @@ func TestCollectorLimit(t *testing.T) {
 func FuzzRead(f *testing.F) {
 	for _, o := range []synthOpts{
 		{version: "go1.26.8"},
+		{relro: true},
 		{go118: true},
 		{order: binary.BigEndian, ptrSize: 4},
 		{noModuledata: true},

@@ -47,11 +47,6 @@ type layout struct {
 	ptrSize   int
 	regions   []region // sorted by file offset
 	headerEnd int64    // the headers lie in [0, headerEnd)
-	// ELF only: the PT_DYNAMIC segment, used to find RELATIVE relocations
-	// when moduledata's pointers are not stored in the file (external-linked PIE).
-	dynVaddr  uint64
-	dynFilesz int64
-	machine   uint16
 }
 
 // errShort is returned by parseHeaders when the prefix given to it is too
@@ -170,7 +165,6 @@ func parseELF(b []byte, size int64) (*layout, error) {
 	default:
 		return nil, fmt.Errorf("%w: bad ELF class", ErrFormat)
 	}
-	l.machine = o.Uint16(b[0x12:])
 	if phnum == 0 || phnum == 0xffff {
 		return nil, fmt.Errorf("%w: ELF file without program headers", ErrFormat)
 	}
@@ -182,6 +176,7 @@ func parseELF(b []byte, size int64) (*layout, error) {
 		return nil, need(end, size)
 	}
 	l.headerEnd = int64(end)
+	var relro [][2]uint64
 	for i := uint64(0); i < phnum; i++ {
 		p := b[phoff+i*phentsize:]
 		var typ, flags uint32
@@ -200,10 +195,10 @@ func parseELF(b []byte, size int64) (*layout, error) {
 			filesz = o.Uint64(p[32:])
 		}
 		const (
-			ptLoad    = 1
-			ptDynamic = 2
-			pfX       = 1
-			pfW       = 2
+			ptLoad     = 1
+			ptGNURelro = 0x6474e552
+			pfX        = 1
+			pfW        = 2
 		)
 		switch typ {
 		case ptLoad:
@@ -217,11 +212,39 @@ func parseELF(b []byte, size int64) (*layout, error) {
 			if err := l.addRegion(vaddr, off, filesz, kind, size); err != nil {
 				return nil, err
 			}
-		case ptDynamic:
-			l.dynVaddr, l.dynFilesz = vaddr, int64(min(filesz, 1<<20))
+		case ptGNURelro:
+			relro = append(relro, [2]uint64{vaddr, vaddr + filesz})
 		}
 	}
+	for _, rr := range relro {
+		l.splitRelro(rr[0], rr[1])
+	}
 	return l, nil
+}
+
+// splitRelro marks the part [lo, hi) of the writable regions read-only: the
+// dynamic loader makes it so once it has applied relocations (PT_GNU_RELRO).
+// Externally linked PIE binaries keep the function table there, in
+// .data.rel.ro, up to Go 1.25.
+func (l *layout) splitRelro(lo, hi uint64) {
+	var out []region
+	for _, r := range l.regions {
+		end := r.vaddr + uint64(r.filesz)
+		if r.kind != kindWritable || hi <= r.vaddr || lo >= end || hi <= lo {
+			out = append(out, r)
+			continue
+		}
+		a, b := max(lo, r.vaddr), min(hi, end)
+		piece := func(from, to uint64, kind regionKind) {
+			if from < to {
+				out = append(out, region{vaddr: from, off: r.off + int64(from-r.vaddr), filesz: int64(to - from), kind: kind})
+			}
+		}
+		piece(r.vaddr, a, kindWritable)
+		piece(a, b, kindReadOnly)
+		piece(b, end, kindWritable)
+	}
+	l.regions = out
 }
 
 func parseMachO(b []byte, size int64) (*layout, error) {

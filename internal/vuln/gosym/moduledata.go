@@ -43,8 +43,12 @@ import (
 // turn. With a few inline trees in a binary, a wrong base fails at once.
 //
 // Internally linked Go binaries, PIE included, store these pointers in the
-// file. Externally linked PIE may leave them to the dynamic loader; then no
-// moduledata is found and Read falls back to funcnametab (see allNames).
+// file, and so does GNU ld for externally linked PIE on amd64 (tested up to
+// Go 1.25, whose external PIE keeps the function table in .data.rel.ro: see
+// splitRelro). A linker that leaves them to the dynamic loader (GNU ld on
+// arm64 without --apply-dynamic-relocs, untested) leaves no moduledata to
+// find; then Read falls back to funcnametab (see allNames), which lists the
+// same names.
 
 const mdWords = 64 // words of moduledata read; gofunc is well inside
 

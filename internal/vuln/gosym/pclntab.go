@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
 )
 
 // The Go function table, as the linker writes it (cmd/link/internal/ld/pcln.go)
@@ -104,7 +107,8 @@ func findPCHeader(m *memory) (*pcHeader, error) {
 			case be == magic118 || be == magic120:
 				order, magic = binary.BigEndian, be
 			default:
-				if le == magic116 || le == magic12 || be == magic116 || be == magic12 {
+				if (le == magic116 || le == magic12 || be == magic116 || be == magic12) &&
+					b[j+4] == 0 && b[j+5] == 0 && (b[j+6] == 1 || b[j+6] == 2 || b[j+6] == 4) && (b[j+7] == 4 || b[j+7] == 8) {
 					old = true
 				}
 				continue
@@ -248,8 +252,7 @@ type inlRef struct {
 
 // funcs decodes the functab: the name (as bounds in funcnametab) of each
 // function and where its inline tree is.
-func (t *table) funcs() (names [][2]int, inl []inlRef, err error) {
-	names = make([][2]int, 0, t.nfunc)
+func (t *table) funcs(names nameSet) (inl []inlRef, err error) {
 	counts := make(map[uint32]int) // pctab offset -> inline tree length; pctab is deduplicated
 	var total int
 	for i := uint64(0); i < t.nfunc; i++ {
@@ -257,25 +260,24 @@ func (t *table) funcs() (names [][2]int, inl []inlRef, err error) {
 		next, _ := t.u32(t.pclntab, (i+1)*8)
 		funcOff, _ := t.u32(t.pclntab, i*8+4)
 		if next < entry {
-			return nil, nil, corrupt("functab not sorted at function %d", i)
+			return nil, corrupt("functab not sorted at function %d", i)
 		}
 		f := uint64(funcOff)
 		if f < t.nfunc*8+4 || f > uint64(len(t.pclntab)) || uint64(len(t.pclntab))-f < t.funcHdr {
-			return nil, nil, corrupt("function %d: record offset %#x out of range", i, funcOff)
+			return nil, corrupt("function %d: record offset %#x out of range", i, funcOff)
 		}
 		rec := t.pclntab[f:]
 		nameOff, _ := t.u32(rec, 4)
-		lo, hi, ok := t.nameAt(uint64(nameOff))
-		if !ok {
-			return nil, nil, corrupt("function %d: bad name offset %#x", i, nameOff)
+		if _, _, ok := t.nameAt(uint64(nameOff)); !ok {
+			return nil, corrupt("function %d: bad name offset %#x", i, nameOff)
 		}
-		names = append(names, [2]int{lo, hi})
+		names.add(int(nameOff))
 
 		npcdata, _ := t.u32(rec, 28)
 		nfuncdata := uint64(rec[t.funcHdr-1])
 		if uint64(npcdata) > (uint64(len(rec))-t.funcHdr)/4 ||
 			t.funcHdr+uint64(npcdata)*4+nfuncdata*4 > uint64(len(rec)) {
-			return nil, nil, corrupt("function %d: pcdata/funcdata beyond the table", i)
+			return nil, corrupt("function %d: pcdata/funcdata beyond the table", i)
 		}
 		if npcdata <= pcdataInlTreeIndex || nfuncdata <= funcdataInlTree {
 			continue
@@ -289,7 +291,7 @@ func (t *table) funcs() (names [][2]int, inl []inlRef, err error) {
 		if !seen {
 			n, err = t.maxPCValue(pcOff)
 			if err != nil {
-				return nil, nil, fmt.Errorf("function %d: %w", i, err)
+				return nil, fmt.Errorf("function %d: %w", i, err)
 			}
 			n++
 			counts[pcOff] = n
@@ -298,11 +300,11 @@ func (t *table) funcs() (names [][2]int, inl []inlRef, err error) {
 			continue
 		}
 		if total += n; total > maxInlineTotal {
-			return nil, nil, corrupt("more than %d inlined calls", maxInlineTotal)
+			return nil, corrupt("more than %d inlined calls", maxInlineTotal)
 		}
 		inl = append(inl, inlRef{fdOff: fdOff, count: n, size: uint64(next - entry)})
 	}
-	return names, inl, nil
+	return inl, nil
 }
 
 // maxPCValue returns the largest value in the pc-value table at off (-1 if
@@ -342,23 +344,22 @@ func (t *table) maxPCValue(off uint32) (int, error) {
 }
 
 // inlineNames decodes every inline tree with gofunc as the base address and
-// returns the names of the inlined functions. It fails if any entry is not
-// well-formed, which is what tells a right gofunc from a wrong one.
-func (t *table) inlineNames(m *memory, gofunc uint64, inl []inlRef) ([][2]int, error) {
+// adds the names of the inlined functions to names. It fails if any entry is
+// not well-formed, which is what tells a right gofunc from a wrong one.
+func (t *table) inlineNames(m *memory, gofunc uint64, inl []inlRef, names nameSet) error {
 	stride, nameAt := uint64(16), uint64(4)
 	if !t.hdr.go120 {
 		stride, nameAt = 20, 12
 	}
-	var names [][2]int
 	for k, ref := range inl {
 		addr := gofunc + uint64(ref.fdOff)
 		if addr < gofunc {
-			return nil, corrupt("inline tree address overflow")
+			return corrupt("inline tree address overflow")
 		}
 		b := m.at(addr)
 		need := uint64(ref.count) * stride
 		if uint64(len(b)) < need {
-			return nil, corrupt("inline tree %d at %#x outside the read-only data", k, addr)
+			return corrupt("inline tree %d at %#x outside the read-only data", k, addr)
 		}
 		for i := 0; i < ref.count; i++ {
 			e := b[uint64(i)*stride:]
@@ -368,27 +369,27 @@ func (t *table) inlineNames(m *memory, gofunc uint64, inl []inlRef) ([][2]int, e
 			if t.hdr.go120 {
 				funcID, parentPC = e[0], int32(o.Uint32(e[8:]))
 				if e[1]|e[2]|e[3] != 0 || int32(o.Uint32(e[12:])) < 0 {
-					return nil, corrupt("inline tree %d entry %d malformed", k, i)
+					return corrupt("inline tree %d entry %d malformed", k, i)
 				}
 			} else {
 				parent := int16(o.Uint16(e))
 				funcID, parentPC = e[2], int32(o.Uint32(e[16:]))
 				if e[3] != 0 || parent < -1 || int(parent) >= ref.count ||
 					int32(o.Uint32(e[4:])) < 0 || int32(o.Uint32(e[8:])) < 0 {
-					return nil, corrupt("inline tree %d entry %d malformed", k, i)
+					return corrupt("inline tree %d entry %d malformed", k, i)
 				}
 			}
 			if funcID >= 64 || parentPC < 0 || uint64(parentPC) > ref.size {
-				return nil, corrupt("inline tree %d entry %d malformed", k, i)
+				return corrupt("inline tree %d entry %d malformed", k, i)
 			}
-			lo, hi, ok := t.nameAt(uint64(o.Uint32(e[nameAt:])))
-			if !ok {
-				return nil, corrupt("inline tree %d entry %d: bad name offset", k, i)
+			off := o.Uint32(e[nameAt:])
+			if _, _, ok := t.nameAt(uint64(off)); !ok {
+				return corrupt("inline tree %d entry %d: bad name offset", k, i)
 			}
-			names = append(names, [2]int{lo, hi})
+			names.add(int(off))
 		}
 	}
-	return names, nil
+	return nil
 }
 
 // allNames returns every name in funcnametab. The linker writes there the name
@@ -396,17 +397,59 @@ func (t *table) inlineNames(m *memory, gofunc uint64, inl []inlRef) ([][2]int, e
 // nothing else (walkFuncs in cmd/link/internal/ld/pcln.go, Go 1.18 to at
 // least 1.27), so this is the same set as functab plus inline trees; it is what
 // Read falls back to when moduledata, and with it go:func.*, cannot be found.
-func (t *table) allNames() [][2]int {
-	var names [][2]int
+func (t *table) allNames(names nameSet) {
 	b := t.funcnametab
 	lo := 0
 	for i, c := range b {
 		if c == 0 {
 			if i > lo {
-				names = append(names, [2]int{lo, i})
+				names.add(lo)
 			}
 			lo = i + 1
 		}
 	}
-	return names
+}
+
+// A nameSet is a set of names, each given by its offset in funcnametab.
+type nameSet []uint64
+
+func newNameSet(n int) nameSet { return make(nameSet, (n+63)/64) }
+
+func (s nameSet) add(off int)      { s[off/64] |= 1 << (off % 64) }
+func (s nameSet) has(off int) bool { return s[off/64]&(1<<(off%64)) != 0 }
+func (s nameSet) clear()           { clear(s) }
+
+// names returns the sorted, deduplicated names in s, substrings of all (the
+// name table as a string), and how many of them are also in also.
+func (t *table) names(all string, s, also nameSet) (out []string, inAlso int) {
+	type entry struct {
+		name string
+		also bool
+	}
+	var es []entry
+	for w, word := range s {
+		for word != 0 {
+			off := w*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			end := strings.IndexByte(all[off:], 0)
+			if end < 0 {
+				end = len(all) - off
+			}
+			es = append(es, entry{all[off : off+end], also != nil && also.has(off)})
+		}
+	}
+	slices.SortFunc(es, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	out = make([]string, 0, len(es))
+	for i := 0; i < len(es); {
+		j, inBoth := i, false
+		for ; j < len(es) && es[j].name == es[i].name; j++ {
+			inBoth = inBoth || es[j].also
+		}
+		out = append(out, es[i].name)
+		if inBoth {
+			inAlso++
+		}
+		i = j
+	}
+	return out, inAlso
 }

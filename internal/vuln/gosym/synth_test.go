@@ -24,6 +24,7 @@ type synthOpts struct {
 	gofuncIndex  int              // word of moduledata holding gofunc; default per version
 	noModuledata bool             // leave moduledata out (as if its pointers were relocated at load time)
 	version      string           // build information; "" leaves it out
+	relro        bool             // function table in a writable segment made read-only by PT_GNU_RELRO
 }
 
 const (
@@ -244,11 +245,15 @@ func synthELF(funcs []synthFunc, o synthOpts) []byte {
 	ord.PutUint16(file[16:], 2) // ET_EXEC
 	ord.PutUint16(file[18:], 62)
 	type phdr struct {
-		flags     uint32
-		off, addr uint64
-		size      int
+		typ, flags uint32
+		off, addr  uint64
+		size       int
 	}
-	phdrs := []phdr{{4, synthROOff, synthROAddr, len(ro)}, {6, uint64(rwOff), synthRWAddr, len(rw)}}
+	phdrs := []phdr{{1, 4, synthROOff, synthROAddr, len(ro)}, {1, 6, uint64(rwOff), synthRWAddr, len(rw)}}
+	if o.relro {
+		phdrs[0].flags = 6
+		phdrs = append(phdrs, phdr{0x6474e552, 4, synthROOff, synthROAddr, len(ro)})
+	}
 	if ps == 4 {
 		file[4] = 1
 		ord.PutUint32(file[0x1c:], 52)
@@ -256,7 +261,7 @@ func synthELF(funcs []synthFunc, o synthOpts) []byte {
 		ord.PutUint16(file[0x2c:], uint16(len(phdrs)))
 		for i, p := range phdrs {
 			b := file[52+32*i:]
-			put32(b, 1)
+			put32(b, p.typ)
 			put32(b[4:], uint32(p.off))
 			put32(b[8:], uint32(p.addr))
 			put32(b[16:], uint32(p.size))
@@ -270,7 +275,7 @@ func synthELF(funcs []synthFunc, o synthOpts) []byte {
 		ord.PutUint16(file[0x38:], uint16(len(phdrs)))
 		for i, p := range phdrs {
 			b := file[64+56*i:]
-			put32(b, 1)
+			put32(b, p.typ)
 			put32(b[4:], p.flags)
 			ord.PutUint64(b[8:], p.off)
 			ord.PutUint64(b[16:], p.addr)
