@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/package-url/packageurl-go"
-
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/sbom"
 	"github.com/redline-go/redline/internal/sbom/catalog"
@@ -70,13 +68,9 @@ func (c *Cataloger) Results(t *image.Tree, env *catalog.Env) catalog.Findings {
 		f.Warnings = append(f.Warnings, sbom.Warning{Path: DBPath, Layer: last.Layer, Message: w})
 	}
 	for _, p := range last.Value.pkgs {
-		layer := last.Layer
-		for i := len(vs) - 2; i >= 0; i-- {
-			if !slices.ContainsFunc(vs[i].Value.pkgs, func(q Package) bool { return q.Name == p.Name && q.Version == p.Version }) {
-				break
-			}
-			layer = vs[i].Layer
-		}
+		layer := catalog.AddedIn(vs, func(v parsed) bool {
+			return slices.ContainsFunc(v.pkgs, func(q Package) bool { return q.Name == p.Name && q.Version == p.Version })
+		})
 		comp := sbom.Component{
 			ID: "apk:" + p.Name + "@" + p.Version, Type: sbom.TypeApk, Name: p.Name, Version: p.Version,
 			Arch: p.Arch, Path: DBPath, Layer: layer, Files: p.Files, PURL: PURL(p, env.Distro),
@@ -95,21 +89,11 @@ func (c *Cataloger) Results(t *image.Tree, env *catalog.Env) catalog.Findings {
 // PURL returns pkg:apk/alpine/NAME@VERSION with arch, distro and upstream
 // (origin) qualifiers.
 func PURL(p Package, d *sbom.Distro) string {
-	ns := "alpine"
-	var q packageurl.Qualifiers
-	if p.Arch != "" {
-		q = append(q, packageurl.Qualifier{Key: "arch", Value: p.Arch})
-	}
-	if d != nil && d.ID != "" && d.ID != "linux" {
-		ns = d.ID
-		if d.VersionID != "" {
-			q = append(q, packageurl.Qualifier{Key: "distro", Value: d.ID + "-" + d.VersionID})
-		}
-	}
+	up := ""
 	if p.Origin != "" && p.Origin != p.Name {
-		q = append(q, packageurl.Qualifier{Key: "upstream", Value: p.Origin})
+		up = p.Origin
 	}
-	return packageurl.NewPackageURL("apk", ns, p.Name, p.Version, q, "").ToString()
+	return catalog.DistroPURL("apk", "alpine", p.Name, p.Version, p.Arch, up, d)
 }
 
 // Parse reads apk's installed database: stanzas of "K:value" lines

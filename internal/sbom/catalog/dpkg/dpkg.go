@@ -12,8 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/package-url/packageurl-go"
-
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/sbom"
 	"github.com/redline-go/redline/internal/sbom/catalog"
@@ -136,18 +134,11 @@ func (c *Cataloger) Results(t *image.Tree, env *catalog.Env) catalog.Findings {
 	return f
 }
 
-// addedIn returns the layer that added pkg: the earliest copy of the status
-// file, in the unbroken run of copies ending with the final one, that lists
-// the same name and version.
+// addedIn returns the layer that added pkg.
 func addedIn(vs []catalog.Version[parsed], pkg Package) int {
-	layer := vs[len(vs)-1].Layer
-	for i := len(vs) - 2; i >= 0; i-- {
-		if !slices.ContainsFunc(vs[i].Value.pkgs, func(p Package) bool { return p.Name == pkg.Name && p.Version == pkg.Version }) {
-			break
-		}
-		layer = vs[i].Layer
-	}
-	return layer
+	return catalog.AddedIn(vs, func(v parsed) bool {
+		return slices.ContainsFunc(v.pkgs, func(p Package) bool { return p.Name == pkg.Name && p.Version == pkg.Version })
+	})
 }
 
 func (c *Cataloger) component(pkg Package, dbPath string, layer int, env *catalog.Env, t *image.Tree) sbom.Component {
@@ -181,25 +172,14 @@ func (c *Cataloger) component(pkg Package, dbPath string, layer int, env *catalo
 // namespace (debian, ubuntu, ...), with arch, distro and upstream (the
 // source package, with its version when it differs) qualifiers.
 func PURL(pkg Package, d *sbom.Distro) string {
-	ns := "debian"
-	var q packageurl.Qualifiers
-	if pkg.Arch != "" {
-		q = append(q, packageurl.Qualifier{Key: "arch", Value: pkg.Arch})
-	}
-	if d != nil && d.ID != "" && d.ID != "linux" {
-		ns = d.ID
-		if d.VersionID != "" {
-			q = append(q, packageurl.Qualifier{Key: "distro", Value: d.ID + "-" + d.VersionID})
-		}
-	}
+	up := ""
 	if pkg.Source != "" && pkg.Source != pkg.Name {
-		up := pkg.Source
+		up = pkg.Source
 		if pkg.SourceVersion != "" && pkg.SourceVersion != pkg.Version {
 			up += "@" + pkg.SourceVersion
 		}
-		q = append(q, packageurl.Qualifier{Key: "upstream", Value: up})
 	}
-	return packageurl.NewPackageURL("deb", ns, pkg.Name, pkg.Version, q, "").ToString()
+	return catalog.DistroPURL("deb", "debian", pkg.Name, pkg.Version, pkg.Arch, up, d)
 }
 
 // Parse reads a dpkg status file (or one stanza of status.d). Packages not
