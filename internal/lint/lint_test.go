@@ -346,6 +346,30 @@ func TestEveryRuleFires(t *testing.T) {
 	for _, f := range rep.Findings {
 		fired[f.Rule] = true
 	}
+	// RL-IMG-016: a binary of a go 1.16 module keeps weaker GODEBUG
+	// defaults than its toolchain's.
+	go116 := filepath.Join(t.TempDir(), "go116")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", go116, ".")
+	cmd.Dir = filepath.Join("..", "godebug", "testdata", "mod", "go116")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOPROXY=off", "GOFLAGS=-buildvcs=false", "GOWORK=off", "GOTOOLCHAIN=local")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	body, err := os.ReadFile(go116)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldLine := filepath.Join(t.TempDir(), "oldline")
+	if err := imagetest.Build(imagetest.Spec{Layers: []imagetest.Layer{{Entries: []imagetest.Entry{{Name: "app", Body: body, Mode: 0o755}}}}, User: "65532:65532", Entrypoint: []string{"/app"}}).WriteOCIDir(oldLine, ""); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = lint.Run(context.Background(), []string{"oci-dir:" + oldLine}, lint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		fired[f.Rule] = true
+	}
 	for _, r := range lint.Catalogue() {
 		if !fired[r.ID] {
 			t.Errorf("%s never fires on the fixtures", r.ID)

@@ -17,6 +17,7 @@ import (
 	"github.com/redline-go/redline/internal/lint/caps"
 	"github.com/redline-go/redline/internal/lint/imagecheck"
 	"github.com/redline-go/redline/internal/lint/rule"
+	"github.com/redline-go/redline/internal/sbom"
 )
 
 // Go binaries built once from testdata/hello (standard library only, no
@@ -319,5 +320,31 @@ func TestManyWorldWritable(t *testing.T) {
 	}
 	if n != 6 || !strings.Contains(last, "and 55 more paths") {
 		t.Errorf("%d findings, last %q", n, last)
+	}
+}
+
+// TestInsecureGODEBUG: a binary whose DefaultGODEBUG keeps a security
+// setting weaker than its toolchain's default is a finding; one that a
+// godebug line pins on purpose is not.
+func TestInsecureGODEBUG(t *testing.T) {
+	c := sbom.Component{Path: "/app", Type: sbom.TypeBinary, ELF: &sbom.ELFInfo{Stripped: true}, Go: &sbom.GoBinary{
+		GoVersion: "go1.26.8", GoLine: "1.16",
+		Settings: []sbom.Setting{{Key: "-trimpath", Value: "true"}},
+		GODEBUG: []sbom.GODEBUGValue{
+			{Name: "tls10server", Value: "1", Class: "security", Insecure: true},
+			{Name: "tlsrsakex", Value: "1", Class: "security", Acknowledged: true},
+			{Name: "asynctimerchan", Value: "1", Class: "behaviour"},
+		},
+	}}
+	var got []string
+	for _, f := range imagecheck.BinaryFindings(c) {
+		got = append(got, f.Rule+": "+f.Message)
+	}
+	if len(got) != 1 || !strings.Contains(got[0], "RL-IMG-016") || !strings.Contains(got[0], "tls10server=1") || strings.Contains(got[0], "tlsrsakex") {
+		t.Errorf("findings = %q, want one RL-IMG-016 naming tls10server=1 only", got)
+	}
+	c.Go.GODEBUG = c.Go.GODEBUG[1:]
+	if fs := imagecheck.BinaryFindings(c); len(fs) != 0 {
+		t.Errorf("acknowledged setting flagged: %+v", fs)
 	}
 }

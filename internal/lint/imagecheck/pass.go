@@ -383,6 +383,21 @@ func BinaryFindings(c sbom.Component) []rule.Finding {
 		f.Fix = "build with -trimpath"
 		fs = append(fs, f)
 	}
+	var weak []string
+	for _, v := range g.GODEBUG {
+		if v.Insecure {
+			weak = append(weak, v.Name+"="+v.Value)
+		}
+	}
+	if len(weak) > 0 {
+		msg := fmt.Sprintf("%s runs with %s, weaker than %s's defaults", c.Path, strings.Join(weak, ","), g.GoVersion)
+		if g.GoLine != "" {
+			msg += fmt.Sprintf(" (its module's go line is %s or older)", g.GoLine)
+		}
+		f := GoInsecureGODEBUG.New(rule.Location{}, obj, msg)
+		f.Fix = "raise the go line in go.mod, or pin the setting with a godebug line to waive it on purpose"
+		fs = append(fs, f)
+	}
 	return fs
 }
 

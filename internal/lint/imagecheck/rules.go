@@ -112,6 +112,13 @@ Fix: build with ` + "`-ldflags=\"-s -w\"`" + `.`,
 
 Fix: build with ` + "`-trimpath`" + `.`,
 	}
+	GoInsecureGODEBUG = rule.Rule{
+		ID: "RL-IMG-016", Severity: rule.High, Targets: binaryToo,
+		Title: "Go binary keeps GODEBUG defaults weaker than its toolchain's",
+		Help: `A Go binary keeps the GODEBUG defaults of its module's go line, not of the toolchain that built it: a module that still says ` + "`go 1.16`" + ` built with Go 1.26 accepts TLS 1.0 servers, 3DES and RSA key exchange, while every scanner reports it as "built with go1.26". The binary's DefaultGODEBUG build setting (it survives stripping) shows which security settings are weaker than the toolchain's default.
+
+Fix: raise the go line in go.mod (docs/godebug.md lists what else changes), or pin the setting on purpose with a ` + "`godebug`" + ` line in go.mod, which makes it a visible waiver.`,
+	}
 	BrokenPromise = rule.Rule{
 		ID: "RL-IMG-015", Severity: rule.High, Targets: imageOnly,
 		Title: "image does not keep what its dev.redline labels promise",
@@ -123,5 +130,5 @@ Fix: rebuild with ` + "`redline build`" + `, or make the later step keep the use
 
 // Rules returns the image rules in ID order.
 func Rules() []*rule.Rule {
-	return []*rule.Rule{&RunsAsRoot, &NamedUser, &SetID, &WorldWritable, &FileCaps, &Shell, &PackageManager, &EnvSecret, &PrivateKey, &GitDir, &LowPort, &GoCgo, &GoNotStripped, &GoNoTrimpath, &BrokenPromise}
+	return []*rule.Rule{&RunsAsRoot, &NamedUser, &SetID, &WorldWritable, &FileCaps, &Shell, &PackageManager, &EnvSecret, &PrivateKey, &GitDir, &LowPort, &GoCgo, &GoNotStripped, &GoNoTrimpath, &BrokenPromise, &GoInsecureGODEBUG}
 }
