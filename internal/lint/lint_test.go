@@ -363,12 +363,22 @@ func TestEveryRuleFires(t *testing.T) {
 	if err := imagetest.Build(imagetest.Spec{Layers: []imagetest.Layer{{Entries: []imagetest.Entry{{Name: "app", Body: body, Mode: 0o755}}}}, User: "65532:65532", Entrypoint: []string{"/app"}}).WriteOCIDir(oldLine, ""); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = lint.Run(context.Background(), []string{"oci-dir:" + oldLine}, lint.Options{})
+	rep, err = lint.Run(context.Background(), []string{"oci-dir:" + oldLine, "testdata/godebug"}, lint.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range rep.Findings {
 		fired[f.Rule] = true
+	}
+	// The GODEBUG rules name the weakened settings, and only those.
+	var godebugMsgs []string
+	for _, f := range rep.Findings {
+		if f.Rule == "RL-DF-014" || f.Rule == "RL-K8S-017" {
+			godebugMsgs = append(godebugMsgs, f.Rule+": "+f.Message)
+		}
+	}
+	if len(godebugMsgs) != 2 || !strings.Contains(strings.Join(godebugMsgs, "\n"), "weakens tls10server=1") || strings.Contains(strings.Join(godebugMsgs, "\n"), "asynctimerchan=1,") {
+		t.Errorf("GODEBUG findings: %q", godebugMsgs)
 	}
 	for _, r := range lint.Catalogue() {
 		if !fired[r.ID] {

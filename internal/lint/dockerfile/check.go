@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"fmt"
+	"github.com/redline-go/redline/internal/godebug"
 	"maps"
 	"path"
 	"regexp"
@@ -100,6 +101,11 @@ func Check(f *File) []rule.Finding {
 				for _, p := range pairs(in) {
 					if ok, why := secret.Env(p.k, p.v); ok {
 						add(&Secret, in, stageObj(s), fmt.Sprintf("%s %s: %s (value not shown)", strings.ToUpper(in.Cmd), p.k, why), "use a build secret (RUN --mount=type=secret) or the container's environment; rotate it")
+					}
+					if in.Cmd == "env" && p.k == "GODEBUG" && s == final {
+						if weak := godebugWeakens(p.v); weak != "" {
+							add(&GODEBUGEnv, in, stageObj(s), fmt.Sprintf("ENV GODEBUG=%s weakens %s", p.v, weak), "drop the setting, or keep it on purpose with a godebug line in go.mod (a visible waiver)")
+						}
 					}
 				}
 			}
@@ -365,4 +371,14 @@ func (f *File) GoSettings() []GoSetting {
 		}
 	}
 	return out
+}
+
+// godebugWeakens names the security settings of a GODEBUG value weaker
+// than the newest Go's defaults (package godebug), "" when none.
+func godebugWeakens(v string) string {
+	var weak []string
+	for _, f := range godebug.FromEnv("GODEBUG", v).Findings() {
+		weak = append(weak, f.Name+"="+f.Value.Value)
+	}
+	return strings.Join(weak, ",")
 }

@@ -97,6 +97,14 @@ Fix: create the directory owned by the user, with ` + "`COPY --chown=65532:65532
 Fix: write the numeric UID:GID (` + "`USER 65532:65532`" + `).`,
 		See: []string{"RL-IMG-002"},
 	}
+	GODEBUGEnv = rule.Rule{
+		ID: "RL-DF-014", Severity: rule.High, Targets: df,
+		Title: "ENV GODEBUG weakens a security default",
+		Help: `The final stage sets GODEBUG to a value that turns an old, weaker behaviour back on (TLS 1.0 servers, 3DES, RSA key exchange, lax X.509 or HTTP parsing) for every Go program in the image. docs/godebug.md lists each setting and what it weakens.
+
+Fix: drop the setting; if the program really needs it, pin it with a ` + "`godebug`" + ` line in go.mod, where it is reviewed with the code.`,
+		See: []string{"RL-IMG-016", "RL-K8S-017"},
+	}
 	Secret = rule.Rule{
 		ID: "RL-DF-013", Severity: rule.High, Targets: df,
 		Title: "a secret in ENV or ARG",
@@ -109,5 +117,5 @@ Fix: use BuildKit secrets for build-time credentials (` + "`RUN --mount=type=sec
 
 // Rules returns the Dockerfile rules in ID order.
 func Rules() []*rule.Rule {
-	return []*rule.Rule{&LastUser, &Unpinned, &Latest, &SingleStage, &NoCgoOff, &NoTrimpath, &NoStrip, &RemoteAdd, &ApkCache, &AptCleanup, &VolumeOwner, &NamedUser, &Secret}
+	return []*rule.Rule{&LastUser, &Unpinned, &Latest, &SingleStage, &NoCgoOff, &NoTrimpath, &NoStrip, &RemoteAdd, &ApkCache, &AptCleanup, &VolumeOwner, &NamedUser, &Secret, &GODEBUGEnv}
 }

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"github.com/redline-go/redline/internal/godebug"
 	"slices"
 	"strconv"
 	"strings"
@@ -451,6 +452,15 @@ func env(c *Container, name string) (string, *yaml.Node, bool) {
 
 func (k *checker) resources(c *Container, img *imagecheck.Facts) {
 	obj := c.Object()
+	if v, node, set := env(c, "GODEBUG"); set && node != nil && v != "" {
+		var weak []string
+		for _, f := range godebug.FromEnv("GODEBUG", v).Findings() {
+			weak = append(weak, f.Name+"="+f.Value.Value)
+		}
+		if len(weak) > 0 {
+			k.add(&GODEBUGEnv, node.Line, obj, fmt.Sprintf("env GODEBUG=%s weakens %s", v, strings.Join(weak, ",")), "drop the setting, or keep it on purpose with a godebug line in go.mod (a visible waiver)")
+		}
+	}
 	lim := yamlx.Path(c.Node, "resources", "limits")
 	resKey, _ := yamlx.Get(c.Node, "resources")
 	where := c.Node.Line

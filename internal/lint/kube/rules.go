@@ -129,6 +129,14 @@ Fix: set GOMAXPROCS=1 in the container's env for limits ≤ 1 (or drop the CPU l
 
 Fix: set ` + "`securityContext.fsGroup`" + ` on the pod to the container's group (runAsGroup). Harden does, when it knows the group (runAsGroup, ` + "`--user`" + ` or the image's).`,
 	}
+	GODEBUGEnv = rule.Rule{
+		ID: "RL-K8S-017", Severity: rule.High, Targets: k8s,
+		Title: "env GODEBUG weakens a security default",
+		Help: `A container's GODEBUG environment value turns an old, weaker behaviour back on (TLS 1.0 servers, 3DES, RSA key exchange, lax X.509 or HTTP parsing) in the Go program. docs/godebug.md lists each setting and what it weakens.
+
+Fix: drop the setting; if the program really needs it, pin it with a ` + "`godebug`" + ` line in go.mod, where it is reviewed with the code.`,
+		See: []string{"RL-IMG-016", "RL-DF-014"},
+	}
 
 	// Cross-checks with the image (--image).
 	NamedUserNonRoot = rule.Rule{
@@ -184,6 +192,6 @@ Fix: listen on a port ≥ 1024 and keep the low port in the Service (port: 80, t
 
 // Rules returns the Kubernetes rules, then the cross-checks, in ID order.
 func Rules() []*rule.Rule {
-	return []*rule.Rule{&RunAsNonRoot, &RunAsUser, &RunAsGroup, &PrivEsc, &Privileged, &DropAll, &AddCaps, &ReadOnlyRoot, &Seccomp, &HostNamespaces, &HostPath, &Automount, &MemoryLimit, &GoMemLimit, &CPULimit, &FSGroup,
+	return []*rule.Rule{&RunAsNonRoot, &RunAsUser, &RunAsGroup, &PrivEsc, &Privileged, &DropAll, &AddCaps, &ReadOnlyRoot, &Seccomp, &HostNamespaces, &HostPath, &Automount, &MemoryLimit, &GoMemLimit, &CPULimit, &FSGroup, &GODEBUGEnv,
 		&NamedUserNonRoot, &RootImage, &GID0, &UserMismatch, &ExecEPERM, &CapNoEffect, &LowPortBind}
 }
