@@ -1,0 +1,63 @@
+// Command sbomprof runs what `redline sbom -o json=/dev/null IMAGE` runs
+// (open, one pass with the catalogers, JSON) in-process under a CPU
+// profile, to see where redline's time goes on the bench/sbom images. It
+// stands apart so that the harness itself does not depend on internal/.
+//
+//	go run ./bench/sbom/sbomprof -cpuprofile cpu.prof docker-archive:bench/work/sbom/debian.docker.tar
+//	go tool pprof -top cpu.prof
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/redline-go/redline/internal/image"
+	"github.com/redline-go/redline/internal/sbom/encode"
+	"github.com/redline-go/redline/internal/sbom/inventory"
+)
+
+func main() {
+	cpu := flag.String("cpuprofile", "", "write a CPU profile here")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: sbomprof [-cpuprofile FILE] IMAGE")
+		os.Exit(2)
+	}
+	if err := run(flag.Arg(0), *cpu); err != nil {
+		fmt.Fprintln(os.Stderr, "sbomprof:", err)
+		os.Exit(1)
+	}
+}
+
+func run(arg, cpu string) error {
+	t, err := image.ParseTarget(arg)
+	if err != nil {
+		return err
+	}
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	s, err := inventory.Image(context.Background(), t, image.Options{}, image.PassOptions{})
+	if err != nil {
+		return err
+	}
+	if err := encode.JSON(io.Discard, s); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "%d components in %.2fs\n", len(s.Components), time.Since(start).Seconds())
+	return nil
+}
