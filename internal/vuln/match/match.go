@@ -64,6 +64,7 @@ func Match(s *sbom.SBOM, d DB, o Options) ([]vuln.Finding, []string) {
 }
 
 type matcher struct {
+	sev       map[sevKey]sevResult
 	db        DB
 	opts      Options
 	tables    map[string]Symbols
@@ -164,7 +165,7 @@ func (m *matcher) component(s *sbom.SBOM, c sbom.Component) []vuln.Finding {
 
 // finding builds one finding and grades its reachability.
 func (m *matcher) finding(c sbom.Component, e *osv.Entry, a osv.Affected, fixed string) (vuln.Finding, bool) {
-	sev, vector := severityOf(e, &a)
+	sev, vector := m.severity(e, &a)
 	f := vuln.Finding{
 		ID: e.ID, Aliases: slices.Clone(e.Aliases), Summary: e.Summary, Severity: sev, CVSS: vector,
 		Component: vuln.ComponentRef{ID: c.ID, Type: string(c.Type), Name: c.Name, Version: c.Version, PURL: c.PURL, Path: c.Path, Layer: c.Layer},
@@ -221,6 +222,32 @@ func (m *matcher) finding(c sbom.Component, e *osv.Entry, a osv.Affected, fixed 
 		}
 	}
 	return f, true
+}
+
+type sevKey struct {
+	e *osv.Entry
+	a *osv.Severity
+}
+
+type sevResult struct{ level, vector string }
+
+// severity caches severityOf per entry: decoding database_specific for
+// every component an entry matches would dominate large scans.
+func (m *matcher) severity(e *osv.Entry, a *osv.Affected) (string, string) {
+	var first *osv.Severity
+	if len(a.Severity) > 0 {
+		first = &a.Severity[0]
+	}
+	k := sevKey{e, first}
+	if r, ok := m.sev[k]; ok {
+		return r.level, r.vector
+	}
+	level, vector := severityOf(e, a)
+	if m.sev == nil {
+		m.sev = map[sevKey]sevResult{}
+	}
+	m.sev[k] = sevResult{level, vector}
+	return level, vector
 }
 
 func (m *matcher) table(path string) Symbols {
@@ -375,10 +402,15 @@ func preferID(a, b string) bool {
 }
 
 // sortFindings orders findings for reports: reachable first, then
-// severity, then ID.
+// severity, then ID. Findings are large: a permutation is sorted and
+// applied once, instead of swapping structs.
 func sortFindings(fs []vuln.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
+	idx := make([]int, len(fs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(i, j int) bool {
+		a, b := &fs[idx[i]], &fs[idx[j]]
 		if a.Reach.Rank() != b.Reach.Rank() {
 			return a.Reach.Rank() > b.Reach.Rank()
 		}
@@ -390,6 +422,11 @@ func sortFindings(fs []vuln.Finding) {
 		}
 		return a.Component.Path < b.Component.Path
 	})
+	sorted := make([]vuln.Finding, len(fs))
+	for i, j := range idx {
+		sorted[i] = fs[j]
+	}
+	copy(fs, sorted)
 }
 
 // SortFindings orders findings as reports show them.
