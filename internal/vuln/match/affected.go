@@ -12,14 +12,33 @@ import (
 // record, and the smallest fixed version above v when one is known.
 // ranges of type GIT are ignored (they name commits, not releases).
 func Affects(a osv.Affected, ord Ordering, v string) (affected bool, fixed string, err error) {
+	return affects(&a, ord, v, nil)
+}
+
+// rangeCache keeps each range's events sorted once: a scan asks the same
+// advisory about many components.
+type rangeCache map[*osv.Range][]event
+
+func affects(a *osv.Affected, ord Ordering, v string, cache rangeCache) (affected bool, fixed string, err error) {
 	if slices.Contains(a.Versions, v) {
 		affected = true
 	}
-	for _, r := range a.Ranges {
+	for i := range a.Ranges {
+		r := &a.Ranges[i]
 		if r.Type == osv.RangeGit {
 			continue
 		}
-		in, fx, err := inRange(r, ord, v)
+		evs, ok := cache[r]
+		if !ok {
+			evs, err = sortedEvents(r, ord)
+			if err != nil {
+				return false, "", err
+			}
+			if cache != nil {
+				cache[r] = evs
+			}
+		}
+		in, fx, err := inRange(evs, ord, v)
 		if err != nil {
 			return false, "", err
 		}
@@ -42,10 +61,8 @@ type event struct {
 	kind, version string
 }
 
-// inRange evaluates one range the way the OSV schema says: sort the
-// events, then v is affected when the last event at or below it is an
-// introduction (or it is at most a last_affected after one).
-func inRange(r osv.Range, ord Ordering, v string) (bool, string, error) {
+// sortedEvents orders a range's events the way the OSV schema says.
+func sortedEvents(r *osv.Range, ord Ordering) ([]event, error) {
 	evs := make([]event, 0, len(r.Events))
 	for _, e := range r.Events {
 		switch {
@@ -70,9 +87,13 @@ func inRange(r osv.Range, ord Ordering, v string) (bool, string, error) {
 		// and an introduction opens what comes after.
 		return evs[i].kind != "introduced" && evs[j].kind == "introduced"
 	})
-	if sortErr != nil {
-		return false, "", sortErr
-	}
+	return evs, sortErr
+}
+
+// inRange evaluates sorted events: v is affected when the last event at
+// or below it is an introduction (or it is at most a last_affected after
+// one).
+func inRange(evs []event, ord Ordering, v string) (bool, string, error) {
 	affected := false
 	for _, e := range evs {
 		c, err := ord.Compare(e.version, v)

@@ -49,7 +49,7 @@ type Options struct {
 // components that could not be placed (unknown ecosystems, versions that
 // do not parse).
 func Match(s *sbom.SBOM, d DB, o Options) ([]vuln.Finding, []string) {
-	m := &matcher{db: d, opts: o, tables: map[string]Symbols{}, platforms: map[string][2]string{}}
+	m := &matcher{db: d, opts: o, tables: map[string]Symbols{}, platforms: map[string][2]string{}, ranges: rangeCache{}}
 	for _, c := range s.Components {
 		if c.Type == sbom.TypeBinary && c.Go != nil {
 			m.platforms[c.Path] = [2]string{c.Go.Get("GOOS"), c.Go.Get("GOARCH")}
@@ -64,6 +64,7 @@ func Match(s *sbom.SBOM, d DB, o Options) ([]vuln.Finding, []string) {
 }
 
 type matcher struct {
+	ranges    rangeCache
 	sev       map[sevKey]sevResult
 	db        DB
 	opts      Options
@@ -141,11 +142,12 @@ func (m *matcher) component(s *sbom.SBOM, c sbom.Component) []vuln.Finding {
 			continue
 		}
 		for _, e := range m.db.Lookup(t.ecosystem, t.name) {
-			for _, a := range e.Affected {
+			for i := range e.Affected {
+				a := &e.Affected[i]
 				if a.Package.Ecosystem != t.ecosystem || a.Package.Name != t.name {
 					continue
 				}
-				hit, fixed, err := Affects(a, ord, t.version)
+				hit, fixed, err := affects(a, ord, t.version, m.ranges)
 				if err != nil {
 					m.warnings = append(m.warnings, fmt.Sprintf("%s: %s@%s: %v", e.ID, t.name, t.version, err))
 					continue
@@ -153,7 +155,7 @@ func (m *matcher) component(s *sbom.SBOM, c sbom.Component) []vuln.Finding {
 				if !hit {
 					continue
 				}
-				f, ok := m.finding(c, e, a, fixed)
+				f, ok := m.finding(c, e, *a, fixed)
 				if ok {
 					found = append(found, f)
 				}
