@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	cost "github.com/redline-go/redline/bench/internal/measure"
 	"io"
 	"os"
 	"os/exec"
@@ -63,7 +64,7 @@ var (
 
 func main() {
 	if len(os.Args) > 3 && os.Args[1] == "-child" {
-		os.Exit(child(os.Args[2], os.Args[3:]))
+		os.Exit(cost.Child(os.Args[2], os.Args[3:]))
 	}
 	flag.Parse()
 	if err := run(); err != nil {
@@ -370,7 +371,7 @@ func installTool(out, name, flagVal, module, version string, env []string, toolc
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "go", "install", module+"@"+version)
 		cmd.Env = append(os.Environ(), env...)
-		var t tail
+		var t cost.Tail
 		cmd.Stdout, cmd.Stderr = &t, io.MultiWriter(&t, prefixWriter(name))
 		start := time.Now()
 		err := cmd.Run()

@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	cost "github.com/redline-go/redline/bench/internal/measure"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -54,14 +54,14 @@ func measure(stdoutPath, name string, args, env []string) (sample, error) {
 	}
 	res.Close()
 	defer os.Remove(res.Name())
-	var stderr tail
+	var stderr cost.Tail
 	cmd := exec.Command(self, append([]string{"-child", res.Name(), name}, args...)...)
 	cmd.Stdout, cmd.Stderr = so, &stderr
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Run(); err != nil {
 		return sample{}, fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
 	}
-	var cr childResult
+	var cr cost.Result
 	raw, err := os.ReadFile(res.Name())
 	if err == nil {
 		err = json.Unmarshal(raw, &cr)
@@ -75,49 +75,3 @@ func measure(stdoutPath, name string, args, env []string) (sample, error) {
 	}
 	return s, nil
 }
-
-type childResult struct {
-	WallNs    int64  `json:"wallNs"`
-	CPUNs     int64  `json:"cpuNs"`
-	MaxRSSKiB int64  `json:"maxRSSKiB"`
-	Exit      int    `json:"exit"`
-	Err       string `json:"err,omitempty"`
-}
-
-// child is the -child mode: run args, write what it cost to result.
-func child(result string, args []string) int {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	start := time.Now()
-	err := cmd.Run()
-	cr := childResult{WallNs: int64(time.Since(start))}
-	if ps := cmd.ProcessState; ps != nil {
-		cr.CPUNs = int64(ps.UserTime() + ps.SystemTime())
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			cr.MaxRSSKiB = ru.Maxrss // KiB on Linux
-		}
-		cr.Exit = ps.ExitCode()
-	}
-	if err != nil {
-		cr.Err = err.Error()
-	}
-	raw, _ := json.Marshal(cr)
-	if err := os.WriteFile(result, raw, 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
-}
-
-// tail keeps the last 4 KiB written to it.
-type tail struct{ b []byte }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > 4096 {
-		t.b = t.b[len(t.b)-4096:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string { return string(t.b) }
