@@ -50,9 +50,7 @@ var (
 )
 
 func main() {
-	if len(os.Args) > 3 && os.Args[1] == "-child" {
-		os.Exit(cost.Child(os.Args[2], os.Args[3:]))
-	}
+	cost.ChildMain()
 	flag.Parse()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/analyze:", err)
@@ -317,43 +315,13 @@ func (r *row) rss() int64 {
 // has held plans and buffers, would put a floor of tens of MiB under every
 // measurement. The small wrapper's floor is a few MiB (logged at start).
 func measure(stdoutPath, name string, args []string) (sample, error) {
-	if stdoutPath == "" {
-		stdoutPath = os.DevNull
-	}
-	so, err := os.Create(stdoutPath)
-	if err != nil {
-		return sample{}, err
-	}
-	defer so.Close()
-	self, err := os.Executable()
-	if err != nil {
-		return sample{}, err
-	}
-	res, err := os.CreateTemp("", "bench-analyze-*.json")
-	if err != nil {
-		return sample{}, err
-	}
-	res.Close()
-	defer os.Remove(res.Name())
-	var stderr cost.Tail
-	cmd := exec.Command(self, append([]string{"-child", res.Name(), name}, args...)...)
-	cmd.Stdout, cmd.Stderr = so, &stderr
-	if err := cmd.Run(); err != nil {
-		return sample{}, fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
-	}
-	var cr cost.Result
-	raw, err := os.ReadFile(res.Name())
-	if err == nil {
-		err = json.Unmarshal(raw, &cr)
-	}
-	if err != nil {
-		return sample{}, fmt.Errorf("%s: reading the wrapper's result: %w", filepath.Base(name), err)
-	}
+	cr, err := cost.Run(stdoutPath, name, args, nil)
 	s := sample{wall: time.Duration(cr.WallNs), cpu: time.Duration(cr.CPUNs), rssKiB: cr.MaxRSSKiB}
-	if cr.Err != "" || cr.Exit != 0 {
-		return s, &runError{cmd: filepath.Base(name) + " " + strings.Join(args, " "), exit: cr.Exit, msg: cr.Err, stderr: stderr.String()}
+	var ee *cost.ExitError
+	if errors.As(err, &ee) {
+		return s, &runError{cmd: ee.Cmd, exit: ee.Exit, msg: ee.Msg, stderr: ee.Stderr}
 	}
-	return s, nil
+	return s, err
 }
 
 type runError struct {

@@ -63,9 +63,7 @@ var (
 )
 
 func main() {
-	if len(os.Args) > 3 && os.Args[1] == "-child" {
-		os.Exit(cost.Child(os.Args[2], os.Args[3:]))
-	}
+	cost.ChildMain()
 	flag.Parse()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/sbom:", err)

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -61,3 +63,67 @@ func (t *Tail) Write(p []byte) (int, error) {
 }
 
 func (t *Tail) String() string { return string(t.b) }
+
+// ChildMain runs the child mode when the program was started as
+// "PROG -child RESULT CMD ARGS..." and exits; otherwise it returns. Call it
+// first in main.
+func ChildMain() {
+	if len(os.Args) > 3 && os.Args[1] == "-child" {
+		os.Exit(Child(os.Args[2], os.Args[3:]))
+	}
+}
+
+// ExitError is a measured command that failed.
+type ExitError struct {
+	Cmd, Msg, Stderr string
+	Exit             int
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("%s: exit %d %s\n%s", e.Cmd, e.Exit, e.Msg, e.Stderr)
+}
+
+// Run runs name with args, stdout to stdoutPath (default /dev/null) and
+// env added to the environment, through a fresh copy of this program in
+// the child mode, and returns what it cost. A command that fails returns
+// its cost and an *ExitError.
+func Run(stdoutPath, name string, args, env []string) (Result, error) {
+	if stdoutPath == "" {
+		stdoutPath = os.DevNull
+	}
+	so, err := os.Create(stdoutPath)
+	if err != nil {
+		return Result{}, err
+	}
+	defer so.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := os.CreateTemp("", "bench-measure-*.json")
+	if err != nil {
+		return Result{}, err
+	}
+	res.Close()
+	defer os.Remove(res.Name())
+	var stderr Tail
+	cmd := exec.Command(self, append([]string{"-child", res.Name(), name}, args...)...)
+	cmd.Stdout, cmd.Stderr = so, &stderr
+	cmd.Env = append(os.Environ(), env...)
+	what := filepath.Base(name) + " " + strings.Join(args, " ")
+	if err := cmd.Run(); err != nil {
+		return Result{}, fmt.Errorf("%s: %w\n%s", what, err, stderr.String())
+	}
+	var cr Result
+	raw, err := os.ReadFile(res.Name())
+	if err == nil {
+		err = json.Unmarshal(raw, &cr)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: reading the wrapper's result: %w", filepath.Base(name), err)
+	}
+	if cr.Err != "" || cr.Exit != 0 {
+		return cr, &ExitError{Cmd: what, Exit: cr.Exit, Msg: cr.Err, Stderr: stderr.String()}
+	}
+	return cr, nil
+}
