@@ -1,26 +1,10 @@
 package build
 
 import (
-	"encoding/binary"
-	"fmt"
+	"github.com/redline-go/redline/internal/caps"
 	"slices"
 	"strings"
 )
-
-// capNames are the Linux capabilities by number (linux/capability.h).
-var capNames = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
-	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-}
 
 // Capability is a Linux capability, by its number.
 type Capability int
@@ -31,23 +15,14 @@ const CapNetBindService Capability = 10
 
 // String returns the canonical name, e.g. "CAP_NET_BIND_SERVICE".
 func (c Capability) String() string {
-	if c >= 0 && int(c) < len(capNames) {
-		return capNames[c]
-	}
-	return fmt.Sprintf("CAP_%d", int(c))
+	return "CAP_" + caps.Cap(c).String()
 }
 
 // ParseCapability accepts a capability name with or without the CAP_
 // prefix, in any case: "NET_BIND_SERVICE", "cap_net_bind_service".
 func ParseCapability(s string) (Capability, error) {
-	name := strings.ToUpper(strings.TrimSpace(s))
-	if !strings.HasPrefix(name, "CAP_") {
-		name = "CAP_" + name
-	}
-	if i := slices.Index(capNames, name); i >= 0 {
-		return Capability(i), nil
-	}
-	return 0, fmt.Errorf("unknown capability %q (names are those of capabilities(7), e.g. NET_BIND_SERVICE)", s)
+	c, err := caps.Parse(s)
+	return Capability(c), err
 }
 
 // normalizeCaps sorts and deduplicates.
@@ -66,17 +41,11 @@ func capNamesOf(cs []Capability) string {
 	return strings.Join(names, ",")
 }
 
-// The on-disk layout of security.capability (linux/capability.h,
-// struct vfs_cap_data): a little-endian magic word holding the revision and
-// the effective flag, then permitted/inheritable pairs of 32-bit words.
+// XattrCapability is the extended attribute that holds file capabilities;
+// in a layer tar it is the PAX record "SCHILY.xattr."+XattrCapability.
 const (
-	vfsCapRevision2     = 0x02000000
-	vfsCapFlagEffective = 0x000001
-	// XattrCapability is the extended attribute that holds file
-	// capabilities; in a layer tar it is the PAX record
-	// "SCHILY.xattr."+XattrCapability.
-	XattrCapability = "security.capability"
-	paxCapability   = "SCHILY.xattr." + XattrCapability
+	XattrCapability = caps.Xattr
+	paxCapability   = caps.PAXRecord
 )
 
 // FileCapability returns the security.capability value that
@@ -84,18 +53,12 @@ const (
 // capabilities permitted, nothing inheritable (20 bytes). Revision 2 is what
 // setcap writes outside user namespaces; revision 3 adds a root uid that
 // image layers cannot know.
-func FileCapability(caps []Capability) []byte {
-	var words [2]uint32
-	for _, c := range caps {
-		words[c/32] |= 1 << (uint(c) % 32)
+func FileCapability(cs []Capability) []byte {
+	var set caps.Set
+	for _, c := range cs {
+		set |= caps.Of(caps.Cap(c))
 	}
-	b := make([]byte, 20)
-	binary.LittleEndian.PutUint32(b[0:], vfsCapRevision2|vfsCapFlagEffective)
-	binary.LittleEndian.PutUint32(b[4:], words[0])  // permitted, caps 0-31
-	binary.LittleEndian.PutUint32(b[8:], 0)         // inheritable, caps 0-31
-	binary.LittleEndian.PutUint32(b[12:], words[1]) // permitted, caps 32-63
-	binary.LittleEndian.PutUint32(b[16:], 0)        // inheritable, caps 32-63
-	return b
+	return caps.File{Revision: 2, Effective: true, Permitted: set}.Bytes()
 }
 
 // Outcome is what a file capability does under one runtime setting.

@@ -21,7 +21,7 @@ import (
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/imagetest"
 	"github.com/redline-go/redline/internal/lint"
-	"github.com/redline-go/redline/internal/lint/caps"
+	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/lint/edit"
 	"github.com/redline-go/redline/internal/lint/gomod"
 	"github.com/redline-go/redline/internal/lint/rule"

@@ -15,7 +15,7 @@ import (
 	"sync"
 
 	"github.com/redline-go/redline/internal/image"
-	"github.com/redline-go/redline/internal/lint/caps"
+	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/lint/ci"
 	"github.com/redline-go/redline/internal/lint/dockerfile"
 	"github.com/redline-go/redline/internal/lint/gomod"

@@ -14,7 +14,7 @@ import (
 
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/imagetest"
-	"github.com/redline-go/redline/internal/lint/caps"
+	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/lint/imagecheck"
 	"github.com/redline-go/redline/internal/lint/rule"
 	"github.com/redline-go/redline/internal/sbom"

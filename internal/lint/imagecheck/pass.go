@@ -20,7 +20,7 @@ import (
 	"strings"
 
 	"github.com/redline-go/redline/internal/image"
-	"github.com/redline-go/redline/internal/lint/caps"
+	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/lint/rule"
 	"github.com/redline-go/redline/internal/lint/secret"
 	"github.com/redline-go/redline/internal/sbom"

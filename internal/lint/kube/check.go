@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/redline-go/redline/internal/lint/caps"
+	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/lint/imagecheck"
 	"github.com/redline-go/redline/internal/lint/rule"
 	"github.com/redline-go/redline/internal/lint/yamlx"

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/redline-go/redline/internal/lint/caps"
+	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/lint/edit"
 	"github.com/redline-go/redline/internal/lint/imagecheck"
 	"github.com/redline-go/redline/internal/lint/rule"

@@ -1,4 +1,4 @@
-// Package caps models Linux capabilities as far as lint needs them: names,
+// Package caps models Linux capabilities for build and lint: names,
 // the security.capability extended attribute of a file, the sets container
 // runtimes grant, and what the kernel does at exec — so lint can predict
 // whether a service that wants a capability will get it, run without it,
