@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/redline-go/redline/bench/internal/measure"
 	"io"
 	"os"
 	"runtime"
@@ -41,17 +42,11 @@ func run(arg, cpu, mem string) error {
 	if err != nil {
 		return err
 	}
-	if cpu != "" {
-		f, err := os.Create(cpu)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := measure.StartCPUProfile(cpu)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	start := time.Now()
 	a, tree, err := layers.Run(context.Background(), t, image.Options{}, image.PassOptions{}, layers.Options{Top: 10})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -126,4 +127,21 @@ func Run(stdoutPath, name string, args, env []string) (Result, error) {
 		return cr, &ExitError{Cmd: what, Exit: cr.Exit, Msg: cr.Err, Stderr: stderr.String()}
 	}
 	return cr, nil
+}
+
+// StartCPUProfile starts profiling the CPU into path ("" does nothing) and
+// returns the function that stops it and closes the file.
+func StartCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

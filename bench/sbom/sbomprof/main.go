@@ -11,9 +11,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/redline-go/redline/bench/internal/measure"
 	"io"
 	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/redline-go/redline/internal/image"
@@ -39,17 +39,11 @@ func run(arg, cpu string) error {
 	if err != nil {
 		return err
 	}
-	if cpu != "" {
-		f, err := os.Create(cpu)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := measure.StartCPUProfile(cpu)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	start := time.Now()
 	s, err := inventory.Image(context.Background(), t, image.Options{}, image.PassOptions{})
 	if err != nil {
