@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/redline-go/redline/internal/lint"
 	"github.com/redline-go/redline/internal/caps"
+	"github.com/redline-go/redline/internal/lint"
 	"github.com/redline-go/redline/internal/lint/rule"
 	"github.com/redline-go/redline/internal/lint/vulnadvice"
 	"github.com/redline-go/redline/internal/vuln/db"

@@ -18,10 +18,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/imagetest"
 	"github.com/redline-go/redline/internal/lint"
-	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/lint/edit"
 	"github.com/redline-go/redline/internal/lint/gomod"
 	"github.com/redline-go/redline/internal/lint/rule"

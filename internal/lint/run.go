@@ -14,8 +14,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/caps"
+	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/lint/ci"
 	"github.com/redline-go/redline/internal/lint/dockerfile"
 	"github.com/redline-go/redline/internal/lint/gomod"

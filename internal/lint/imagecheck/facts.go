@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/caps"
+	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/lint/rule"
 	"github.com/redline-go/redline/internal/sbom"
 )

@@ -12,9 +12,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/imagetest"
-	"github.com/redline-go/redline/internal/caps"
 	"github.com/redline-go/redline/internal/lint/imagecheck"
 	"github.com/redline-go/redline/internal/lint/rule"
 	"github.com/redline-go/redline/internal/sbom"
