@@ -56,6 +56,17 @@ type Options struct {
 	// Walk, when set, runs image walks (so a caller can show progress);
 	// default image.Walk with Pass.
 	Walk func(ctx context.Context, img *image.Image, vs ...image.Visitor) (*image.Result, error)
+	// Walked holds images the caller has already walked with a [Pass]
+	// (the check loop), keyed by the reference as given in Images or the
+	// targets: their report and facts are used instead of opening and
+	// walking them again.
+	Walked map[string]Walked
+}
+
+// Walked is an image linted on a caller's walk.
+type Walked struct {
+	Report *rule.Report
+	Facts  *imagecheck.Facts
 }
 
 func (o *Options) allow() caps.Set {
@@ -545,6 +556,9 @@ func (r *run) merge(t string, rep *rule.Report) {
 
 // lintImage opens and walks one image with the image rules.
 func (r *run) lintImage(ref string) (*rule.Report, *imagecheck.Facts, error) {
+	if w, ok := r.o.Walked[ref]; ok && w.Report != nil {
+		return w.Report, w.Facts, nil
+	}
 	t, err := image.ParseTarget(ref)
 	if err != nil {
 		return nil, nil, err

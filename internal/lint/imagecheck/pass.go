@@ -477,3 +477,13 @@ func parseGroup(b []byte) map[string]int {
 	}
 	return out
 }
+
+// Shells returns the shells of the final filesystem (what RL-IMG-006
+// reports), by the path a user would type.
+func Shells(t *image.Tree) []string {
+	var out []string
+	for _, f := range present(t, shells) {
+		out = append(out, f.Path)
+	}
+	return out
+}
