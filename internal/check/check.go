@@ -88,8 +88,8 @@ var ErrUsage = errors.New("check: bad input")
 
 type usage struct{ err error }
 
-func (u usage) Error() string        { return u.err.Error() }
-func (u usage) Unwrap() []error      { return []error{u.err, ErrUsage} }
+func (u usage) Error() string         { return u.err.Error() }
+func (u usage) Unwrap() []error       { return []error{u.err, ErrUsage} }
 func usagef(f string, a ...any) error { return usage{fmt.Errorf(f, a...)} }
 
 // run is the state of one check.
