@@ -99,6 +99,50 @@ func (r *run) evaluate() {
 	ev := policy.Evaluate(r.pol, r.measurements(), r.now())
 	r.res.Verdict, r.res.Lines, r.res.Incomplete = ev.Verdict, ev.Lines, ev.Incomplete
 	r.res.Actions = r.actions(ev)
+	r.res.Privilege.Checks = r.privilegeChecks()
+}
+
+// privilegeChecks are the least-privilege facts for people: one per
+// question, answered from the image's lint findings and facts.
+func (r *run) privilegeChecks() []PrivilegeCheck {
+	found := map[string][]string{}
+	for _, f := range r.allLint() {
+		if f.Suppressed == nil && f.Kind == rule.Image {
+			found[f.Rule] = append(found[f.Rule], f.Message)
+		}
+	}
+	p := r.res.Privilege
+	check := func(name string, ok bool, okDetail, badDetail string) PrivilegeCheck {
+		if ok {
+			return PrivilegeCheck{Name: name, OK: true, Detail: okDetail}
+		}
+		return PrivilegeCheck{Name: name, Detail: badDetail}
+	}
+	first := func(id string) string {
+		if ms := found[id]; len(ms) > 0 {
+			return ms[0]
+		}
+		return ""
+	}
+	user := p.User
+	if user == "" {
+		user = "(unset)"
+	}
+	caps := "none"
+	if len(p.FileCaps) > 0 {
+		caps = strings.Join(p.FileCaps, ", ")
+	}
+	return []PrivilegeCheck{
+		check("runs as a non-root user", p.UID > 0, "USER "+user, "USER "+user+": "+strings.TrimSpace(first("RL-IMG-001")+" the container runs as root")),
+		check("the user is numeric", found["RL-IMG-002"] == nil, "USER "+user, first("RL-IMG-002")),
+		check("file capabilities within the allow-list", found["RL-IMG-005"] == nil, caps, first("RL-IMG-005")),
+		check("no shell", len(p.Shells) == 0, "none in the final filesystem", strings.Join(p.Shells, ", ")),
+		check("no package manager", found["RL-IMG-007"] == nil, "none", first("RL-IMG-007")),
+		check("no setuid or setgid file", found["RL-IMG-003"] == nil, "none", first("RL-IMG-003")),
+		check("no world-writable path without the sticky bit", found["RL-IMG-004"] == nil, "none", first("RL-IMG-004")),
+		check("no secret in the environment or layers", found["RL-IMG-008"] == nil && found["RL-IMG-009"] == nil, "none found", strings.TrimSpace(first("RL-IMG-008")+" "+first("RL-IMG-009"))),
+		check("labels keep their promises", found["RL-IMG-015"] == nil, "dev.redline labels match the image", first("RL-IMG-015")),
+	}
 }
 
 // actions says what clears each crossed (or warned) line.

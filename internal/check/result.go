@@ -1,6 +1,7 @@
 package check
 
 import (
+	_ "embed"
 	"time"
 
 	"github.com/redline-go/redline/internal/build"
@@ -213,3 +214,8 @@ func (r *Result) Crossed() []string {
 	}
 	return out
 }
+
+// Schema is the JSON schema of report.json.
+//
+//go:embed schema.json
+var Schema []byte

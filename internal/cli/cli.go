@@ -117,5 +117,6 @@ Exit codes: 0 done and no gate crossed, 1 a gate crossed, 2 an error.`,
 	root.AddCommand(newHarden(env, g))
 	root.AddCommand(newDB(env, g))
 	root.AddCommand(newScan(env, g))
+	root.AddCommand(newCheck(env, g))
 	return root
 }

@@ -156,7 +156,8 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 		limit := l.Size.Limit(m.BinaryBytes)
 		lr := LineResult{Line: LineSize, Value: layers.HumanBytes(m.CompressedBytes) + " compressed"}
 		if l.Size.Binary {
-			lr.Limit = fmt.Sprintf("≤ %s (%s; binary %s)", layers.HumanBytes(limit), l.Size.Expr, layers.HumanBytes(m.BinaryBytes))
+			lr.Limit = fmt.Sprintf("≤ %s (%s)", layers.HumanBytes(limit), l.Size.Expr)
+			lr.Note = fmt.Sprintf("binary %s is %s", m.BinaryPath, layers.HumanBytes(m.BinaryBytes))
 		} else {
 			lr.Limit = "≤ " + layers.HumanBytes(limit)
 		}
@@ -174,7 +175,8 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 			lr.Status, lr.Value, lr.Note = Skipped, "no baseline", "give build.baseline or --baseline to measure it"
 			add(lr, false)
 		} else {
-			lr.Value = fmt.Sprintf("%.1f%% smaller than %s", *m.Slimming, m.Baseline)
+			lr.Value = fmt.Sprintf("%.1f%% smaller", *m.Slimming)
+			lr.Note = "than the baseline " + m.Baseline
 			add(lr, *m.Slimming < l.Slimming.Min)
 		}
 	}
@@ -300,10 +302,11 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 		if m.DataMissing {
 			lr.Value, crossed = "no vulnerability data", true
 		} else {
-			lr.Value = fmt.Sprintf("%d days old (%s)", m.Data.AgeDays, m.Data.Date.UTC().Format(time.DateOnly))
+			lr.Value = fmt.Sprintf("%d days old", m.Data.AgeDays)
+			lr.Note = "data of " + m.Data.Date.UTC().Format(time.DateOnly)
 			crossed = m.Data.AgeDays > l.Data.MaxAgeDays
 			if crossed {
-				lr.Note = "run `redline db update` (through GOPROXY) or import newer data"
+				lr.Note += "; run `redline db update` (through GOPROXY) or import newer data"
 			}
 		}
 		add(lr, crossed)

@@ -87,12 +87,12 @@ func CheckSummary(w io.Writer, r *check.Result, o CheckOptions) error {
 		}
 		val := l.Value
 		if l.Status == policy.Waived {
-			val += " (waived)"
+			val = "waived: " + val
 		}
 		// "  ✔ vulnerabilities  VALUE  LIMIT": 2+1+1+16+1 = 21 columns
 		// before the value; the value and the limit share the rest.
 		rest := o.Width - 21
-		vw := rest * 11 / 20
+		vw := rest * 2 / 5
 		lw := rest - vw - 1
 		line := fmt.Sprintf("  %s %-16s %s %s", paint(c, mark), l.Line, pad(clip(val, vw), vw), clip(l.Limit, lw))
 		fmt.Fprintln(ew, strings.TrimRight(line, " "))
