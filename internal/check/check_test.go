@@ -1,0 +1,119 @@
+package check
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/redline-go/redline/internal/policy"
+	"github.com/redline-go/redline/internal/vuln"
+	"github.com/redline-go/redline/internal/vuln/db"
+)
+
+// TestPackageCheck builds a tiny stdlib-only module with this machine's
+// Go (offline), twice, and checks it: the package path of the loop.
+func TestPackageCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go build twice")
+	}
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/tiny\n\ngo 1.26\n")
+	write("main.go", "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"tiny\") }\n")
+	// The data is stale on purpose: a warning here; and a waiver that
+	// expired makes the waivers line fail.
+	write("redline.yaml", "lines:\n  data: {level: warning}\n  vulnerabilities: {level: warning}\nwaivers:\n  - {line: shell, reason: old debugging waiver, expires: 2026-01-01}\n")
+	data, err := db.Open(db.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Target: dir, DB: data, NoSource: true, Environ: append(os.Environ(), "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Kind != "package" || res.Build == nil || res.Image.Digest != res.Build.Digest {
+		t.Fatalf("kind %s, image %+v", res.Kind, res.Image)
+	}
+	line := func(name string) policy.LineResult {
+		for _, l := range res.Lines {
+			if l.Line == name {
+				return l
+			}
+		}
+		t.Fatalf("no line %s", name)
+		return policy.LineResult{}
+	}
+	if l := line(policy.LineReproducible); l.Status != policy.Pass || !strings.Contains(l.Note, res.Build.Digest) {
+		t.Errorf("reproducible: %+v", l)
+	}
+	if l := line(policy.LineUser); l.Status != policy.Pass || l.Value != "65532:65532" {
+		t.Errorf("user: %+v", l)
+	}
+	if l := line(policy.LineSize); l.Status != policy.Pass {
+		t.Errorf("size: %+v", l)
+	}
+	if l := line(policy.LineWaivers); l.Status != policy.Fail {
+		t.Errorf("expired waiver: %+v", l)
+	}
+	if res.Verdict != policy.VerdictFail || strings.Join(res.Crossed(), ",") != "waivers" {
+		t.Errorf("verdict %s crossed %v", res.Verdict, res.Crossed())
+	}
+	if res.Size.BinaryPath != "/usr/local/bin/tiny" || res.Size.BinaryBytes == 0 {
+		t.Errorf("binary %s %d", res.Size.BinaryPath, res.Size.BinaryBytes)
+	}
+	if len(res.Size.Components) == 0 || res.Size.Components[0].Name != "Go binaries" {
+		t.Errorf("composition: %+v", res.Size.Components)
+	}
+	var warned bool
+	for _, w := range res.Warnings {
+		warned = warned || strings.Contains(w, "source reachability skipped")
+	}
+	if !warned {
+		t.Errorf("--no-source not reported: %v", res.Warnings)
+	}
+	if len(res.Actions) == 0 || !strings.Contains(res.Actions[len(res.Actions)-1].Title+res.Actions[0].Title, "waiver") {
+		t.Errorf("no action for the expired waiver: %+v", res.Actions)
+	}
+}
+
+func TestMergeSourceLowersUncalledFindings(t *testing.T) {
+	r := &run{res: &Result{Size: Size{BinaryPath: "/usr/local/bin/app"}}, pkgDir: "./app"}
+	std := vuln.ComponentRef{Type: "go-stdlib", Name: "stdlib", Version: "go1.26.8", Path: "/usr/local/bin/app"}
+	r.res.Vulnerabilities = &vuln.Result{Findings: []vuln.Finding{
+		{ID: "GO-1", Reach: vuln.Called, Component: std, Symbols: []string{"net/http.Serve"}},
+		{ID: "GO-2", Reach: vuln.Called, Component: std},
+		{ID: "GO-3", Reach: vuln.Called, Component: std},
+	}}
+	src := &vuln.Result{Findings: []vuln.Finding{
+		{ID: "GO-1", Reach: vuln.Called, Trace: []vuln.Frame{{Function: "main.main"}}},
+		{ID: "GO-2", Reach: vuln.Imported},
+		// GO-3 is not in the source result (another toolchain): kept.
+	}}
+	r.mergeSource(src, nil)
+	fs := r.res.Vulnerabilities.Findings
+	if fs[0].Reach != vuln.Called || len(fs[0].Trace) != 1 {
+		t.Errorf("GO-1: %+v", fs[0])
+	}
+	if fs[1].Reach != vuln.Imported || fs[1].Symbols != nil {
+		t.Errorf("GO-2 not lowered: %+v", fs[1])
+	}
+	if fs[2].Reach != vuln.Called {
+		t.Errorf("GO-3 changed without source evidence: %+v", fs[2])
+	}
+	if len(r.res.Warnings) != 1 || !strings.Contains(r.res.Warnings[0], "GO-2 called→imported") {
+		t.Errorf("warnings %v", r.res.Warnings)
+	}
+	// A failed source scan changes nothing and says so.
+	r2 := &run{res: &Result{}}
+	r2.res.Vulnerabilities = &vuln.Result{Findings: []vuln.Finding{{ID: "GO-9", Reach: vuln.Called, Component: std}}}
+	r2.mergeSource(nil, os.ErrDeadlineExceeded)
+	if r2.res.Vulnerabilities.Findings[0].Reach != vuln.Called || !strings.Contains(r2.res.Warnings[0], "unavailable") {
+		t.Errorf("after a failed source scan: %+v %v", r2.res.Vulnerabilities.Findings, r2.res.Warnings)
+	}
+}
