@@ -40,6 +40,12 @@ type Built struct {
 	MediaType types.MediaType
 	// Platforms hold each platform's image and binary.
 	Platforms []BuiltPlatform
+	// Tag names the image in the layout (its ref.name annotation).
+	Tag string
+	// BaseImage is true when the image builds on a --base image, whose
+	// layers redline did not write; false for the static and scratch bases,
+	// whose only file an SBOM cataloger reads is the binary.
+	BaseImage bool
 	// Version is the main module's version as recorded in the labels.
 	Version string
 	// Labels are the dev.redline.* and OCI labels of the config.
@@ -52,8 +58,10 @@ type BuiltPlatform struct {
 	Image    v1.Image
 	Digest   v1.Hash
 	// BinaryFile is the built binary on disk (valid until the builder is
-	// closed); BinaryPath where it is in the image.
+	// closed); BinaryPath where it is in the image; BinaryLayer the index
+	// of the layer that holds it.
 	BinaryFile, BinaryPath string
+	BinaryLayer            int
 }
 
 // Attachment is one artifact to attach.

@@ -253,6 +253,7 @@ func (b *Builder) Build(ctx context.Context) (res *Result, err error) {
 			return nil, err
 		}
 		baseLayers = append(baseLayers, l)
+		step("wrote the base layer")
 		res.Base.CACerts, res.Base.CACount = b.o.CACerts, n
 	case b.o.Base == BaseScratch:
 		b.warn("the scratch base has no CA certificates, no /etc/passwd and no /tmp: TLS clients and user lookups fail unless the binary embeds what it needs")
@@ -265,7 +266,7 @@ func (b *Builder) Build(ctx context.Context) (res *Result, err error) {
 	labels := b.labels(res, bins[0], pkg)
 	annotations := b.annotations(res, bins[0], pkg)
 	art := &artifact{layout: filepath.Join(b.work, "layout"), tag: tag}
-	built := &Built{Layout: art.layout, Version: version, Labels: labels}
+	built := &Built{Layout: art.layout, Tag: tag, BaseImage: b.base != nil, Version: version, Labels: labels}
 	for i, p := range b.o.Platforms {
 		bin := bins[i]
 		appEntries := []fileEntry{{Path: bin.Path, Type: tar.TypeReg, Mode: 0o755, Source: bin.file}}
@@ -282,6 +283,7 @@ func (b *Builder) Build(ctx context.Context) (res *Result, err error) {
 		if err != nil {
 			return nil, err
 		}
+		step("wrote the binary's layer for " + p.String())
 		spec := imageSpec{
 			Platform:    p,
 			Layers:      append(append([]*fileLayer(nil), baseLayers...), app),
@@ -318,7 +320,7 @@ func (b *Builder) Build(ctx context.Context) (res *Result, err error) {
 			return nil, err
 		}
 		res.Platforms = append(res.Platforms, *pr)
-		built.Platforms = append(built.Platforms, BuiltPlatform{Platform: p, Image: img, Digest: pr.digest, BinaryFile: bin.file, BinaryPath: bin.Path})
+		built.Platforms = append(built.Platforms, BuiltPlatform{Platform: p, Image: img, Digest: pr.digest, BinaryFile: bin.file, BinaryPath: bin.Path, BinaryLayer: len(pr.Layers) - 1})
 	}
 	step("assembled the image")
 	if err := b.stageLayout(art, annotations); err != nil {
@@ -330,6 +332,7 @@ func (b *Builder) Build(ctx context.Context) (res *Result, err error) {
 	if err := b.attach(ctx, art, built, created); err != nil {
 		return nil, err
 	}
+	step("attached")
 
 	// Stage every file destination, push to every registry, then make the
 	// files visible: an error before the renames leaves nothing behind.

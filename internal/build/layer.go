@@ -138,7 +138,7 @@ func writeLayer(dir string, spec layerSpec) (_ *fileLayer, err error) {
 			return nil, err
 		}
 		l.diffID, l.tarSize = sha256Hash(tarHash), stream.n
-		cacheFile = filepath.Join(spec.CacheDir, fmt.Sprintf("%s-gzip%d-%d.tar.gz", l.diffID.Hex, spec.Level, gzipChunk))
+		cacheFile = filepath.Join(spec.CacheDir, fmt.Sprintf("%s-gzip%d-%d-%d.tar.gz", l.diffID.Hex, spec.Level, gzipChunk, gzipFormat))
 		if l.path, l.digest, l.size, err = fromCache(cacheFile, dir); err == nil {
 			return l, nil
 		}

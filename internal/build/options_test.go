@@ -15,7 +15,7 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.Dir != "." || o.Package != "." || o.Base != BaseStatic || o.CACerts != CABundled ||
-		o.User != "65532:65532" || o.WorkDir != "/" || o.Level != 9 || o.Workers < 1 || o.Go == nil ||
+		o.User != "65532:65532" || o.WorkDir != "/" || o.Level != DefaultLevel || o.Workers < 1 || o.Go == nil ||
 		o.Keychain == nil || o.Logger == nil {
 		t.Errorf("defaults: %+v", o)
 	}

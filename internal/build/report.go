@@ -189,7 +189,7 @@ func WriteTable(w io.Writer, r *Result) error {
 		if bin.DefaultFlagsBytes > 0 {
 			kv("size", fmt.Sprintf("%s hardened, %s with go build's default flags (%s)", layers.HumanBytes(bin.Bytes), layers.HumanBytes(bin.DefaultFlagsBytes), pctChange(bin.Bytes, bin.DefaultFlagsBytes)))
 		} else {
-			kv("size", layers.HumanBytes(bin.Bytes)+" hardened")
+			kv("size", layers.HumanBytes(bin.Bytes)+" hardened (default flags not measured)")
 		}
 		kv("image", layers.HumanBytes(p.CompressedBytes)+" compressed, "+fmt.Sprint(len(p.Layers))+" layers")
 		tw.Flush()

@@ -65,6 +65,8 @@ type BuildOptions struct {
 	Outputs []string
 	// DefaultSize measures the default-flags binary (a second go build).
 	DefaultSize bool
+	// GzipLevel is the layers' gzip level, 1-9; default build.DefaultLevel.
+	GzipLevel int
 	// Insecure lists registries reached over plain HTTP.
 	Insecure []string
 }
@@ -129,6 +131,7 @@ takes effect. --compare IMAGE adds how much smaller the image is.`,
 	f.StringVar(&o.Compare, "compare", "", "baseline image: report how much smaller the built image is")
 	f.StringArrayVarP(&o.Outputs, "output", "o", nil, "report FORMAT[=PATH], repeatable; formats: table, json")
 	f.BoolVar(&o.DefaultSize, "default-size", true, "also build with go build's default flags to report the size saved")
+	f.IntVar(&o.GzipLevel, "gzip-level", build.DefaultLevel, "gzip level of the layers, 1-9 (9: about 0.3% smaller, three times the compression time)")
 	f.StringArrayVar(&o.Insecure, "insecure-registry", nil, "registry host[:port] reached over plain HTTP (repeatable)")
 	return cmd
 }
@@ -140,7 +143,10 @@ func (o *BuildOptions) options(env *Env, pkg string, changed func(string) bool) 
 		CGO: o.CGO, PIE: o.PIE, AllowDynamic: o.Dynamic, Toolchain: o.Toolchain,
 		Env: o.Env, Version: o.Version, User: o.User, Volumes: o.Volumes, Ports: o.Ports,
 		WorkDir: o.WorkDir, Source: o.Source, Tag: o.Tag, Insecure: o.Insecure,
-		SkipDefaultSize: !o.DefaultSize,
+		SkipDefaultSize: !o.DefaultSize, Level: o.GzipLevel,
+	}
+	if o.GzipLevel < 1 || o.GzipLevel > 9 {
+		return bo, usageErrorf("--gzip-level %d: want 1 to 9", o.GzipLevel)
 	}
 	dir, p, err := packageArg(pkg)
 	if err != nil {

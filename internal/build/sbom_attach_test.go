@@ -1,0 +1,100 @@
+package build_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/redline-go/redline/internal/build"
+	"github.com/redline-go/redline/internal/image"
+	"github.com/redline-go/redline/internal/sbom/encode"
+	"github.com/redline-go/redline/internal/sbom/inventory"
+)
+
+// pairAttacher runs the SBOM attacher and, beside it, the pass over the
+// staged image that the attacher skips for redline's own bases.
+type pairAttacher struct {
+	t      *testing.T
+	got    []build.Attachment
+	walked [][]byte
+}
+
+func (a *pairAttacher) Attach(ctx context.Context, b *build.Built) ([]build.Attachment, error) {
+	atts, err := inventory.SBOMAttacher{}.Attach(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	a.got = atts
+	for _, p := range b.Platforms {
+		plat := p.Platform
+		s, err := inventory.Image(ctx, image.Target{Scheme: image.OCIDir, Value: b.Layout}, image.Options{Platform: &plat}, image.PassOptions{})
+		if err != nil {
+			return nil, err
+		}
+		s.Subject.Ref = "oci:" + p.Digest.String()
+		var buf bytes.Buffer
+		if err := encode.CycloneDXJSON(&buf, s); err != nil {
+			return nil, err
+		}
+		a.walked = append(a.walked, buf.Bytes())
+	}
+	return atts, nil
+}
+
+// TestSBOMAttacherEqualsPass: on the static and scratch bases the attacher
+// reads the binary from disk instead of walking the layers; its SBOM must
+// be byte for byte the one the walk gives.
+func TestSBOMAttacherEqualsPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a module: not in -short")
+	}
+	src := copyTestModule(t, "hello")
+	cache := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		o    build.Options
+	}{
+		{"static", build.Options{}},
+		{"scratch", build.Options{Base: build.BaseScratch}},
+		{"static, cap, volume, version", build.Options{Caps: []build.Capability{build.CapNetBindService}, Volumes: []string{"/data"}, Version: "v1.2.3", Tag: "example.com/hello:dev"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.o
+			o.Dir, o.TempDir, o.CacheDir, o.SkipDefaultSize = src, t.TempDir(), cache, true
+			o.To = []build.Destination{{Kind: build.OCIDir, Value: filepath.Join(t.TempDir(), "out")}}
+			pa := &pairAttacher{t: t}
+			o.Attachers = []build.Attacher{pa}
+			b, err := build.New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if _, err := b.Build(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(pa.got) != 1 || len(pa.walked) != 1 {
+				t.Fatalf("%d attachments, %d walked SBOMs; want 1 each", len(pa.got), len(pa.walked))
+			}
+			if diff := cmp.Diff(string(pa.walked[0]), string(pa.got[0].Data)); diff != "" {
+				t.Errorf("the attacher's SBOM differs from the pass over the image (-pass +attacher):\n%s", diff)
+			}
+			if !bytes.Contains(pa.got[0].Data, []byte(`"bin:/usr/local/bin/hello"`)) {
+				t.Errorf("the SBOM does not list the binary:\n%s", pa.got[0].Data)
+			}
+		})
+	}
+}
+
+func copyTestModule(t *testing.T, name string) string {
+	t.Helper()
+	src := filepath.Join("testdata", name)
+	dst := filepath.Join(t.TempDir(), name)
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
