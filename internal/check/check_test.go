@@ -117,3 +117,51 @@ func TestMergeSourceLowersUncalledFindings(t *testing.T) {
 		t.Errorf("after a failed source scan: %+v %v", r2.res.Vulnerabilities.Findings, r2.res.Warnings)
 	}
 }
+
+// TestGODEBUGLine: a module whose go line is old keeps that release's
+// insecure GODEBUG defaults (TLS 1.0 servers, 3DES, ...) although a new Go
+// built it; the godebug red line crosses and names the go.mod line.
+func TestGODEBUGLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go build")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"go.mod":       "module example.com/old\n\ngo 1.16\n",
+		"main.go":      "package main\n\nimport (\n\t\"crypto/tls\"\n\t\"fmt\"\n)\n\nfunc main() { fmt.Println(tls.VersionTLS13) }\n",
+		"redline.yaml": "lines:\n  data: {level: warning}\n  vulnerabilities: {level: warning}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := db.Open(db.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Target: dir, DB: data, NoSource: true, NoRebuild: true, Environ: append(os.Environ(), "GOTOOLCHAIN=local")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(res.Crossed(), ",") != "godebug" {
+		t.Fatalf("crossed %v, want godebug; lines %+v", res.Crossed(), res.Lines)
+	}
+	var items string
+	for _, l := range res.Lines {
+		if l.Line == policy.LineGODEBUG {
+			items = strings.Join(l.Items, "\n")
+		}
+	}
+	if !strings.Contains(items, "RL-IMG-016") {
+		t.Errorf("godebug items: %s", items)
+	}
+	var fix string
+	for _, a := range res.Actions {
+		if a.Line == policy.LineGODEBUG {
+			fix += a.Title + " " + a.Detail
+		}
+	}
+	if !strings.Contains(fix, "go.mod") && !strings.Contains(fix, "go 1.") {
+		t.Errorf("the action does not name the go line: %q", fix)
+	}
+}
