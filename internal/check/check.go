@@ -18,6 +18,7 @@ import (
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/layers"
 	"github.com/redline-go/redline/internal/lint"
+	"github.com/redline-go/redline/internal/lint/gomod"
 	"github.com/redline-go/redline/internal/lint/imagecheck"
 	"github.com/redline-go/redline/internal/lint/rule"
 	"github.com/redline-go/redline/internal/policy"
@@ -176,8 +177,10 @@ func (r *run) run() error {
 	var src *sourceScan
 	var rebuild *rebuildResult
 	var img *image.Image
+	var mod *moduleLint
 	if r.pkgDir != "" {
 		src = r.startSource()
+		mod = r.startModuleLint()
 		built, err := r.build()
 		if err != nil {
 			return err
@@ -217,6 +220,14 @@ func (r *run) run() error {
 	}
 	if err := r.lintManifests(img); err != nil {
 		return err
+	}
+	if mod != nil {
+		done := r.step("lint module")
+		err := mod.mergeInto(r.res)
+		done()
+		if err != nil {
+			return err
+		}
 	}
 	r.evaluate()
 	return nil
@@ -461,9 +472,6 @@ func (r *run) lintManifests(img *image.Image) error {
 	extra = append(extra, r.o.Manifests...)
 	if len(extra) == 0 && r.pkgDir != "" {
 		extra = append(extra, r.pkgDir)
-		if root := moduleRoot(r.pkgDir); root != "" && !sameDir(root, r.pkgDir) {
-			extra = append(extra, "go:"+root)
-		}
 	}
 	for _, m := range extra {
 		if _, err := os.Stat(strings.TrimPrefix(m, "go:")); err != nil {
@@ -482,6 +490,65 @@ func (r *run) lintManifests(img *image.Image) error {
 		return err
 	}
 	r.res.Lint = rep
+	return nil
+}
+
+// moduleLint lints the Go module holding the package (go.sum, GOPROXY
+// settings, unused requirements — `go list` of the whole module) while the
+// image builds: it needs nothing from the image.
+type moduleLint struct {
+	done chan struct{}
+	rep  *rule.Report
+	err  error
+}
+
+func (r *run) startModuleLint() *moduleLint {
+	m := &moduleLint{done: make(chan struct{})}
+	root := moduleRoot(r.pkgDir)
+	if root == "" {
+		close(m.done)
+		return m
+	}
+	lo := r.lintOptions()
+	if lo.Go.Verify == nil {
+		cache := r.o.SourceCacheDir
+		if cache == "" {
+			if d, err := os.UserCacheDir(); err == nil {
+				cache = filepath.Join(d, "redline")
+			}
+		}
+		lo.Go.Verify = gomod.CachedVerify(cache)
+	}
+	go func() {
+		defer close(m.done)
+		m.rep, m.err = lint.Run(r.ctx, []string{"go:" + root}, lo)
+	}()
+	return m
+}
+
+// mergeInto adds the module's findings to the check's lint report.
+func (m *moduleLint) mergeInto(res *Result) error {
+	<-m.done
+	if m.err != nil {
+		if errors.Is(m.err, lint.ErrNothing) {
+			return nil
+		}
+		return m.err
+	}
+	if m.rep == nil {
+		return nil
+	}
+	if res.Lint == nil {
+		res.Lint = m.rep
+		return nil
+	}
+	l := res.Lint
+	l.Targets = append(l.Targets, m.rep.Targets...)
+	l.Findings = append(l.Findings, m.rep.Findings...)
+	l.Warnings = append(l.Warnings, m.rep.Warnings...)
+	l.Notes = append(l.Notes, m.rep.Notes...)
+	rule.Sort(l.Findings)
+	l.Summarize()
 	return nil
 }
 
