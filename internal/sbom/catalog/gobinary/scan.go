@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The Go linker writes the build info blob at the start of the
@@ -260,6 +263,11 @@ func decodeBuildInfo(b []byte) (version, modinfo string, err error) {
 	}
 	if version, err = read(); err != nil {
 		return "", "", err
+	}
+	// A real toolchain version is printable ("go1.26.8", "devel go1.27-abc
+	// Tue ..."); control characters would inject lines into reports.
+	if !utf8.ValidString(version) || strings.IndexFunc(version, unicode.IsControl) >= 0 {
+		return "", "", fmt.Errorf("build info: toolchain version %q is not printable", version)
 	}
 	if modinfo, err = read(); err != nil {
 		return version, "", err
