@@ -63,6 +63,8 @@ type Image struct {
 	Layers []*Layer
 
 	closers []io.Closer
+	// referrers lists attachments where the source keeps them.
+	referrers referrerSource
 }
 
 // Layer is one filesystem layer as its source describes it.

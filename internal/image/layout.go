@@ -194,6 +194,7 @@ func layoutImage(s store, desc v1.Descriptor, lim Limits) (*Image, error) {
 	}
 	img.Digest = desc.Digest
 	img.Name = refName(desc)
+	img.referrers = layoutReferrers{s: s, lim: lim}
 	if img.MediaType == "" {
 		img.MediaType = desc.MediaType
 	}

@@ -26,7 +26,7 @@ func severityOf(e *osv.Entry, a *osv.Affected) (string, string) {
 	var ds struct {
 		Severity string `json:"severity"`
 	}
-	if len(e.DatabaseSpecific) > 0 && json.Unmarshal(e.DatabaseSpecific, &ds) == nil {
+	if mayHoldSeverity(e.DatabaseSpecific) && json.Unmarshal(e.DatabaseSpecific, &ds) == nil {
 		switch strings.ToUpper(ds.Severity) {
 		case "CRITICAL":
 			return vuln.SevCritical, ""
@@ -39,6 +39,40 @@ func severityOf(e *osv.Entry, a *osv.Affected) (string, string) {
 		}
 	}
 	return vuln.SevUnknown, ""
+}
+
+// mayHoldSeverity reports whether decoding database_specific could find a
+// severity key: it is skipped (the Go database's entries have none) when
+// the bytes are ASCII without escapes and hold no "severity" in any case,
+// which is when encoding/json's case-insensitive key match cannot see one.
+func mayHoldSeverity(raw []byte) bool {
+	if len(raw) == 0 {
+		return false
+	}
+	const key = "severity"
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c >= 0x80 || (c == '\\' && i+1 < len(raw) && raw[i+1] == 'u') {
+			return true
+		}
+		if i+len(key) <= len(raw) && asciiLower(c) == 's' {
+			j := 1
+			for j < len(key) && asciiLower(raw[i+j]) == key[j] {
+				j++
+			}
+			if j == len(key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func asciiLower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func levelOf(score float64) string {

@@ -10,6 +10,7 @@
 package match
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -48,19 +49,98 @@ type Options struct {
 // Match returns the findings of every component of s, and warnings for
 // components that could not be placed (unknown ecosystems, versions that
 // do not parse).
+//
+// Findings of one component are worked out once per distinct (component
+// versions, platform, function table) and shared: an image whose binaries
+// link the same modules at the same versions pays for each combination
+// once. The findings share their read-only slices (Aliases, Packages,
+// Symbols; all with len == cap, so an append copies); callers must not
+// modify their elements in place.
 func Match(s *sbom.SBOM, d DB, o Options) ([]vuln.Finding, []string) {
-	m := &matcher{db: d, opts: o, tables: map[string]Symbols{}, platforms: map[string][2]string{}, ranges: rangeCache{}}
+	m := &matcher{
+		db: d, opts: o, tables: map[string]Symbols{}, platforms: map[string][2]string{}, ranges: rangeCache{},
+		hits: map[targetsKey]*hitSet{}, templates: map[templateKey][]vuln.Finding{},
+		urls: map[*osv.Entry]string{}, present: map[string]map[string]bool{},
+	}
 	for _, c := range s.Components {
 		if c.Type == sbom.TypeBinary && c.Go != nil {
 			m.platforms[c.Path] = [2]string{c.Go.Get("GOOS"), c.Go.Get("GOARCH")}
 		}
 	}
-	var out []vuln.Finding
-	for _, c := range s.Components {
-		out = append(out, m.component(s, c)...)
+	// First the shared findings of each component, then one allocation of
+	// the result, filled in report order: sorting small keys and copying
+	// each finding once beats sorting the findings themselves.
+	per := make([][]vuln.Finding, len(s.Components))
+	total := 0
+	for i := range s.Components {
+		per[i] = m.component(s, &s.Components[i])
+		total += len(per[i])
 	}
-	sortFindings(out)
+	if total == 0 {
+		return nil, m.warnings
+	}
+	// IDs and paths are ranked once, so that sorting compares integers.
+	idRank, pathRank := map[string]uint32{}, map[string]uint32{}
+	var ids, paths []string
+	for i := range per {
+		if _, ok := pathRank[s.Components[i].Path]; !ok && len(per[i]) > 0 {
+			pathRank[s.Components[i].Path] = 0
+			paths = append(paths, s.Components[i].Path)
+		}
+		for j := range per[i] {
+			if _, ok := idRank[per[i][j].ID]; !ok {
+				idRank[per[i][j].ID] = 0
+				ids = append(ids, per[i][j].ID)
+			}
+		}
+	}
+	slices.Sort(ids)
+	slices.Sort(paths)
+	for r, id := range ids {
+		idRank[id] = uint32(r)
+	}
+	for r, p := range paths {
+		pathRank[p] = uint32(r)
+	}
+	keys := make([]sortKey, 0, total)
+	for i := range per {
+		pr := uint64(pathRank[s.Components[i].Path])
+		for j := range per[i] {
+			f := &per[i][j]
+			// Reachable first, then severity, ID, path; the
+			// position in component order keeps the sort stable.
+			hi := uint64(3-f.Reach.Rank())<<61 | uint64(4-vuln.SeverityRank(f.Severity))<<58 | uint64(idRank[f.ID])<<26 | pr>>6
+			lo := pr<<58 | uint64(len(keys))
+			keys = append(keys, sortKey{hi: hi, lo: lo, comp: int32(i), idx: int32(j)})
+		}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if c := cmp.Compare(a.hi, b.hi); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.lo, b.lo)
+	})
+	out := make([]vuln.Finding, len(keys))
+	refs := make([]*vuln.ComponentRef, len(s.Components))
+	for k, key := range keys {
+		ref := refs[key.comp]
+		if ref == nil {
+			c := &s.Components[key.comp]
+			ref = &vuln.ComponentRef{ID: c.ID, Type: string(c.Type), Name: c.Name, Version: c.Version, PURL: c.PURL, Path: c.Path, Layer: c.Layer}
+			refs[key.comp] = ref
+		}
+		out[k] = per[key.comp][key.idx]
+		out[k].Component = *ref
+	}
 	return out, m.warnings
+}
+
+// sortKey places one finding in report order (see sortFindings), packed
+// into two integers: 2 bits of reach, 3 of severity, 32 of ID rank, 32 of
+// path rank and 58 of position.
+type sortKey struct {
+	hi, lo    uint64
+	comp, idx int32
 }
 
 type matcher struct {
@@ -71,11 +151,51 @@ type matcher struct {
 	tables    map[string]Symbols
 	platforms map[string][2]string // binary -> GOOS, GOARCH
 	warnings  []string
+
+	hits      map[targetsKey]*hitSet
+	templates map[templateKey][]vuln.Finding
+	urls      map[*osv.Entry]string
+	present   map[string]map[string]bool // binary -> packages in its function table
 }
 
 // target is where one component is looked up.
 type target struct {
 	ecosystem, name, version string
+}
+
+// targetsKey names the targets of a component (at most two: stdlib and
+// toolchain).
+type targetsKey struct {
+	n int
+	t [2]target
+}
+
+// hitSet is what the data says about some targets: the affected records
+// that match, and the warnings matching them gave (repeated for every
+// component that has these targets, as before the cache).
+type hitSet struct {
+	hits  []hit
+	warns []string
+}
+
+type hit struct {
+	e     *osv.Entry
+	a     *osv.Affected
+	fixed string
+	// warnsBefore counts the warnings matching gave before this hit.
+	warnsBefore int
+}
+
+// templateKey is everything a component's findings depend on besides the
+// component's own names: its targets (hits), its type, its source package
+// (OS packages), the platform of its binary and, when the binary's
+// function table was read, the binary.
+type templateKey struct {
+	hits     *hitSet
+	typ      sbom.Type
+	source   string
+	platform [2]string
+	table    string
 }
 
 func (m *matcher) targets(s *sbom.SBOM, c sbom.Component) []target {
@@ -134,74 +254,163 @@ func minorOf(v string) string {
 	return v
 }
 
-func (m *matcher) component(s *sbom.SBOM, c sbom.Component) []vuln.Finding {
-	var found []vuln.Finding
-	for _, t := range m.targets(s, c) {
+func (m *matcher) component(s *sbom.SBOM, c *sbom.Component) []vuln.Finding {
+	ts := m.targets(s, *c)
+	if len(ts) == 0 {
+		return nil
+	}
+	hs := m.hitsOf(ts)
+	if len(hs.hits) == 0 {
+		m.warnings = append(m.warnings, hs.warns...)
+		return nil
+	}
+	k := templateKey{hits: hs, typ: c.Type, source: c.SourceName}
+	var tab Symbols
+	warned := 0
+	if c.Type != sbom.TypeDeb && c.Type != sbom.TypeApk {
+		k.platform = m.platforms[c.Path]
+		// The function table is read (and its absence warned about) only
+		// for a component with a finding on the binary's platform, in the
+		// order matching met them.
+		for _, h := range hs.hits {
+			if _, ok := platformImports(h.a, k.platform); ok {
+				m.warnings = append(m.warnings, hs.warns[:h.warnsBefore]...)
+				warned = h.warnsBefore
+				tab = m.table(c.Path)
+				break
+			}
+		}
+		if tab != nil && c.Path != "" {
+			k.table = c.Path
+		} else {
+			tab = nil
+		}
+	}
+	m.warnings = append(m.warnings, hs.warns[warned:]...)
+	if fs, ok := m.templates[k]; ok {
+		return fs
+	}
+	found := make([]vuln.Finding, 0, len(hs.hits))
+	for _, h := range hs.hits {
+		if f, ok := m.finding(k, tab, h); ok {
+			found = append(found, f)
+		}
+	}
+	found = mergeAliases(found, c.Type)
+	for i := range found {
+		f := &found[i]
+		f.Aliases, f.Packages, f.Symbols = slices.Clip(f.Aliases), slices.Clip(f.Packages), slices.Clip(f.Symbols)
+	}
+	found = slices.Clip(found)
+	m.templates[k] = found
+	return found
+}
+
+// hitsOf evaluates the data for ts once per scan.
+func (m *matcher) hitsOf(ts []target) *hitSet {
+	k := targetsKey{n: len(ts)}
+	copy(k.t[:], ts)
+	if len(ts) > len(k.t) {
+		return m.evaluate(ts) // not cached; no component has more today
+	}
+	if hs, ok := m.hits[k]; ok {
+		return hs
+	}
+	hs := m.evaluate(ts)
+	m.hits[k] = hs
+	return hs
+}
+
+func (m *matcher) evaluate(ts []target) *hitSet {
+	hs := &hitSet{}
+	for _, t := range ts {
 		ord := OrderingFor(t.ecosystem)
 		if ord == nil {
 			continue
 		}
+		v := prepare(ord, t.version)
 		for _, e := range m.db.Lookup(t.ecosystem, t.name) {
 			for i := range e.Affected {
 				a := &e.Affected[i]
 				if a.Package.Ecosystem != t.ecosystem || a.Package.Name != t.name {
 					continue
 				}
-				hit, fixed, err := affects(a, ord, t.version, m.ranges)
+				in, fixed, err := affects(a, ord, v, m.ranges)
 				if err != nil {
-					m.warnings = append(m.warnings, fmt.Sprintf("%s: %s@%s: %v", e.ID, t.name, t.version, err))
+					hs.warns = append(hs.warns, fmt.Sprintf("%s: %s@%s: %v", e.ID, t.name, t.version, err))
 					continue
 				}
-				if !hit {
-					continue
-				}
-				f, ok := m.finding(c, e, *a, fixed)
-				if ok {
-					found = append(found, f)
+				if in {
+					hs.hits = append(hs.hits, hit{e, a, fixed, len(hs.warns)})
 				}
 			}
 		}
 	}
-	return mergeAliases(found, c)
+	return hs
 }
 
-// finding builds one finding and grades its reachability.
-func (m *matcher) finding(c sbom.Component, e *osv.Entry, a osv.Affected, fixed string) (vuln.Finding, bool) {
-	sev, vector := m.severity(e, &a)
+// platformImports returns the vulnerable imports of a that apply to the
+// platform, and false when a lists imports but none for the platform.
+func platformImports(a *osv.Affected, plat [2]string) ([]osv.Import, bool) {
+	if a.EcosystemSpecific == nil || len(a.EcosystemSpecific.Imports) == 0 {
+		return nil, true
+	}
+	all := a.EcosystemSpecific.Imports
+	n := 0
+	for _, im := range all {
+		if platformIn(plat[0], im.GOOS) && platformIn(plat[1], im.GOARCH) {
+			n++
+		}
+	}
+	if n == len(all) {
+		return all, true
+	}
+	if n == 0 {
+		return nil, false
+	}
+	out := make([]osv.Import, 0, n)
+	for _, im := range all {
+		if platformIn(plat[0], im.GOOS) && platformIn(plat[1], im.GOARCH) {
+			out = append(out, im)
+		}
+	}
+	return out, true
+}
+
+// finding builds one finding, without its component, and grades its
+// reachability.
+func (m *matcher) finding(k templateKey, tab Symbols, h hit) (vuln.Finding, bool) {
+	e, a := h.e, h.a
+	sev, vector := m.severity(e, a)
 	f := vuln.Finding{
 		ID: e.ID, Aliases: slices.Clone(e.Aliases), Summary: e.Summary, Severity: sev, CVSS: vector,
-		Component: vuln.ComponentRef{ID: c.ID, Type: string(c.Type), Name: c.Name, Version: c.Version, PURL: c.PURL, Path: c.Path, Layer: c.Layer},
-		Fixed:     fixed,
-		URL:       advisoryURL(e),
+		Fixed: h.fixed,
+		URL:   m.url(e),
 	}
-	switch c.Type {
+	switch k.typ {
 	case sbom.TypeDeb, sbom.TypeApk:
 		f.Reach = vuln.Installed
-		if c.SourceName != "" {
-			f.Packages = []string{c.SourceName}
+		if k.source != "" {
+			f.Packages = []string{k.source}
 		}
 		return f, true
 	}
 	// Go: grade by the binary's function table.
-	var imports []osv.Import
-	if a.EcosystemSpecific != nil {
-		imports = a.EcosystemSpecific.Imports
-	}
-	plat := m.platforms[c.Path]
-	imports = slices.DeleteFunc(slices.Clone(imports), func(im osv.Import) bool {
-		return !platformIn(plat[0], im.GOOS) || !platformIn(plat[1], im.GOARCH)
-	})
-	if a.EcosystemSpecific != nil && len(a.EcosystemSpecific.Imports) > 0 && len(imports) == 0 {
+	imports, ok := platformImports(a, k.platform)
+	if !ok {
 		return f, false // only vulnerable on other platforms than the binary's
 	}
 	f.Reach = vuln.Required
-	tab := m.table(c.Path)
-	if tab == nil || c.Path == "" {
+	if tab == nil {
 		return f, true
 	}
-	present := map[string]bool{}
-	for _, p := range tab.Packages() {
-		present[p] = true
+	present := m.present[k.table]
+	if present == nil {
+		present = map[string]bool{}
+		for _, p := range tab.Packages() {
+			present[p] = true
+		}
+		m.present[k.table] = present
 	}
 	for _, im := range imports {
 		if !present[im.Path] {
@@ -224,6 +433,15 @@ func (m *matcher) finding(c sbom.Component, e *osv.Entry, a osv.Affected, fixed 
 		}
 	}
 	return f, true
+}
+
+func (m *matcher) url(e *osv.Entry) string {
+	u, ok := m.urls[e]
+	if !ok {
+		u = advisoryURL(e)
+		m.urls[e] = u
+	}
+	return u
 }
 
 type sevKey struct {
@@ -293,8 +511,17 @@ func advisoryURL(e *osv.Entry) string {
 // reachability, the highest severity, the highest fix (both must be
 // applied), the union of symbols and names. The Go database's ID is
 // preferred as the name.
-func mergeAliases(fs []vuln.Finding, c sbom.Component) []vuln.Finding {
+func mergeAliases(fs []vuln.Finding, typ sbom.Type) []vuln.Finding {
 	if len(fs) < 2 {
+		return fs
+	}
+	if distinctNames(fs) {
+		// Nothing to merge: each finding only gets its aliases in the
+		// merged form (sorted, unique, without its own ID), which the
+		// data's usually are already.
+		for i := range fs {
+			fs[i].Aliases = normalAliases(fs[i].ID, fs[i].Aliases)
+		}
 		return fs
 	}
 	parent := make([]int, len(fs))
@@ -328,7 +555,7 @@ func mergeAliases(fs []vuln.Finding, c sbom.Component) []vuln.Finding {
 		}
 		groups[r] = append(groups[r], i)
 	}
-	ord := OrderingFor(ecosystemOfType(c.Type))
+	ord := OrderingFor(ecosystemOfType(typ))
 	out := make([]vuln.Finding, 0, len(roots))
 	for _, r := range roots {
 		idx := groups[r]
@@ -369,6 +596,60 @@ func mergeAliases(fs []vuln.Finding, c sbom.Component) []vuln.Finding {
 			best.Aliases = nil
 		}
 		out = append(out, best)
+	}
+	return out
+}
+
+// distinctNames reports whether no name (ID or alias) is shared by two of
+// fs.
+func distinctNames(fs []vuln.Finding) bool {
+	type owned struct {
+		name  string
+		owner int
+	}
+	n := 0
+	for _, f := range fs {
+		n += 1 + len(f.Aliases)
+	}
+	names := make([]owned, 0, n)
+	for i, f := range fs {
+		names = append(names, owned{f.ID, i})
+		for _, a := range f.Aliases {
+			names = append(names, owned{a, i})
+		}
+	}
+	slices.SortFunc(names, func(a, b owned) int { return strings.Compare(a.name, b.name) })
+	for i := 1; i < len(names); i++ {
+		if names[i].name == names[i-1].name && names[i].owner != names[i-1].owner {
+			return false
+		}
+	}
+	return true
+}
+
+// normalAliases returns aliases sorted, without duplicates and without id;
+// nil when none is left. Aliases already in that form are returned as they
+// are.
+func normalAliases(id string, aliases []string) []string {
+	ok := true
+	for i, a := range aliases {
+		if a == id || (i > 0 && aliases[i-1] >= a) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		if len(aliases) == 0 {
+			return nil
+		}
+		return aliases
+	}
+	out := slices.Clone(aliases)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	out = slices.DeleteFunc(out, func(a string) bool { return a == id })
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

@@ -65,6 +65,26 @@ func (goOrdering) Compare(a, b string) (int, error) {
 	return semver.Compare(sa, sb), nil
 }
 
+// key implements keyedOrdering: the semver form, "" for OSV's "0".
+func (goOrdering) key(v string) (string, bool) {
+	if v == "0" {
+		return "", true
+	}
+	return GoSemver(v)
+}
+
+func (goOrdering) compareKeys(a, b string) int {
+	switch {
+	case a == b:
+		return 0
+	case a == "":
+		return -1
+	case b == "":
+		return 1
+	}
+	return semver.Compare(a, b)
+}
+
 // debOrdering is dpkg's version ordering (epoch, upstream, revision, with
 // ~ sorting before everything).
 type debOrdering struct{}

@@ -59,6 +59,12 @@ type Options struct {
 	// GoTarget is the toolchain release the upgrade-safety list of a
 	// toolchain fix is computed for; default the fix's own release.
 	GoTarget string
+	// NoReferrerVEX skips the OpenVEX documents attached to a scanned
+	// image as referrers, which are otherwise applied with VEX.
+	NoReferrerVEX bool
+	// MaxReferrerBytes bounds one attached document; default
+	// image.DefaultMaxReferrerBytes (1 MiB).
+	MaxReferrerBytes int64
 }
 
 // Target scans one target and returns the result and the SBOM it matched.
@@ -127,6 +133,18 @@ func imageTarget(ctx context.Context, t image.Target, o Options) (*vuln.Result, 
 		return nil, nil, err
 	}
 	s := p.Finish(img, res)
+	var attached []attachedVEX
+	var refWarnings []string
+	if !o.NoReferrerVEX {
+		attached, refWarnings = referrerVEX(ctx, img, o)
+		if len(attached) > 0 {
+			docs := []*vex.Document{o.VEX}
+			for _, a := range attached {
+				docs = append(docs, a.doc)
+			}
+			o.VEX = vex.Merge(docs...)
+		}
+	}
 	tables := map[string]match.Symbols{}
 	for _, path := range sv.tables.Paths() {
 		vs := sv.tables.Final(res.Tree, path)
@@ -135,6 +153,7 @@ func imageTarget(ctx context.Context, t image.Target, o Options) (*vuln.Result, 
 		}
 	}
 	r := finish(img.Ref, s, func(path string) match.Symbols { return tables[path] }, o, false)
+	r.Warnings = append(append(r.Warnings, refWarnings...), appliedNotes(attached, r.Findings)...)
 	upgradeSafety(r, s, func(path string) *gosym.Table {
 		t, _ := tables[path].(*gosym.Table)
 		return t
@@ -251,7 +270,7 @@ func finish(target string, s *sbom.SBOM, symbols func(string) match.Symbols, o O
 	if r.Data.Stale {
 		o.Logger.Warn("vulnerability data is stale: run `redline db update`", "age_days", r.Data.AgeDays)
 	}
-	applyVEX(r, o, s.Subject.Digest)
+	applyVEX(r, o, productOf(s))
 	r.Fixes = match.Fixes(r.Findings, o.DB)
 	if r.Findings == nil {
 		r.Findings = []vuln.Finding{}
@@ -262,16 +281,24 @@ func finish(target string, s *sbom.SBOM, symbols func(string) match.Symbols, o O
 	return r
 }
 
-func applyVEX(r *vuln.Result, o Options, digest string) {
+// productOf names what was scanned for VEX: an image by its digest as
+// pkg:oci/NAME@sha256:..., a file by its digest.
+func productOf(s *sbom.SBOM) string {
+	if s.Subject.Kind == sbom.SubjectImage && s.Subject.Digest != "" {
+		return vex.ImagePURL(s.Subject.Name, s.Subject.Digest)
+	}
+	return s.Subject.Digest
+}
+
+func applyVEX(r *vuln.Result, o Options, product string) {
 	if r.Data.Date.IsZero() {
 		r.Data = dataOf(o)
 	}
 	if o.VEX == nil {
 		return
 	}
-	product := r.Target
-	if digest != "" {
-		product = digest
+	if product == "" {
+		product = r.Target
 	}
 	r.Findings = vex.Apply(o.VEX, r.Findings, product)
 }

@@ -27,7 +27,8 @@
 //     digest on both sides match by digest alone (name and qualifiers such
 //     as repository_url or tag are ignored: the digest is the image); a
 //     product's hashes["sha-256"] also matches an OCI purl with that
-//     digest. A scanned product that is not a purl (a binary path) matches
+//     digest, and so does an identifier that is the bare digest
+//     (sha256:...). A scanned product that is not a purl (a binary path) matches
 //     an identifier equal to it or a file: URL of the same path.
 //     A finding's component matches a subcomponent by its purl, its
 //     component ID, or its path (the binary it was found in).
@@ -418,6 +419,12 @@ func (c *Component) matchesProduct(product string) bool {
 		if tp, err := packageurl.FromString(product); err == nil && tp.Type == "oci" {
 			if alg, hex, ok := strings.Cut(tp.Version, ":"); ok && alg == "sha256" && strings.EqualFold(c.Hashes["sha-256"], hex) {
 				return true
+			}
+			// A bare digest (sha256:...) names the image too.
+			for _, id := range c.identifiers() {
+				if strings.HasPrefix(id, "sha256:") && strings.EqualFold(id, tp.Version) {
+					return true
+				}
 			}
 		}
 		return false

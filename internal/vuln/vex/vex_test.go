@@ -45,7 +45,7 @@ func findings() []vuln.Finding {
 	}
 }
 
-func build(t *testing.T, fs []vuln.Finding, product string) []byte {
+func buildDoc(t *testing.T, fs []vuln.Finding, product string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := Write(&b, fs, product, WriteOptions{Timestamp: when}); err != nil {
@@ -55,9 +55,9 @@ func build(t *testing.T, fs []vuln.Finding, product string) []byte {
 }
 
 func TestWrite(t *testing.T) {
-	out := build(t, findings(), image)
+	out := buildDoc(t, findings(), image)
 	checkSchema(t, out)
-	if again := build(t, findings(), image); !bytes.Equal(out, again) {
+	if again := buildDoc(t, findings(), image); !bytes.Equal(out, again) {
 		t.Error("two writes differ")
 	}
 	var doc Document
@@ -148,7 +148,7 @@ func TestWriteMerges(t *testing.T) {
 		{ID: "GO-9999-0006", Component: stdlib, Reach: vuln.Called,
 			Suppressed: &vuln.Suppression{Status: StatusFixed, Statement: "doc#statements[2]"}},
 	}
-	out := build(t, fs, "/usr/local/bin/app")
+	out := buildDoc(t, fs, "/usr/local/bin/app")
 	checkSchema(t, out)
 	doc, err := Read(bytes.NewReader(out))
 	if err != nil {
@@ -183,7 +183,7 @@ func TestWriteMerges(t *testing.T) {
 // into suppressions of exactly the not_affected ones.
 func TestRoundTrip(t *testing.T) {
 	fs := findings()
-	out := build(t, fs, image)
+	out := buildDoc(t, fs, image)
 	doc, err := Read(bytes.NewReader(out))
 	if err != nil {
 		t.Fatal(err)

@@ -121,16 +121,24 @@ func Build(findings []vuln.Finding, product string, opts WriteOptions) (*Documen
 		doc.Statements = append(doc.Statements, s)
 	}
 
-	doc.ID = opts.ID
+	if err := setID(doc, opts.ID); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// setID sets the document's @id: id, or one derived from the content.
+func setID(doc *Document, id string) error {
+	doc.ID = id
 	if doc.ID == "" {
 		b, err := json.Marshal(doc)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		sum := sha256.Sum256(b)
 		doc.ID = "https://openvex.dev/docs/public/vex-" + hex.EncodeToString(sum[:])
 	}
-	return doc, nil
+	return nil
 }
 
 // statementFor makes the statement of one (vulnerability, component)
