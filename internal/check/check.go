@@ -103,6 +103,32 @@ type run struct {
 	pol    *policy.Policy
 	pkgDir string
 	tmp    string
+	src    *sourceScan
+}
+
+// sourceVEX attaches the source analysis to images kept with --to, as
+// OpenVEX bound to each image's digest, so a later scan of the image
+// without its source applies it (issue 5). It waits for the source scan;
+// when there is nothing to state (no findings, or the scan failed) it
+// attaches nothing rather than failing the build.
+type sourceVEX struct{ r *run }
+
+func (s sourceVEX) Attach(ctx context.Context, b *build.Built) ([]build.Attachment, error) {
+	res, err := s.r.src.wait()
+	switch {
+	case err != nil:
+		s.r.res.Warnings = append(s.r.res.Warnings, "no OpenVEX attached: the source analysis failed: "+err.Error())
+		return nil, nil
+	case len(res.Findings) == 0:
+		return nil, nil
+	}
+	a := vex.Attacher{Module: s.r.pkgDir, Findings: func(context.Context) ([]vuln.Finding, error) { return res.Findings, nil }}
+	out, err := a.Attach(ctx, b)
+	if err != nil {
+		s.r.res.Warnings = append(s.r.res.Warnings, "no OpenVEX attached: "+err.Error())
+		return nil, nil
+	}
+	return out, nil
 }
 
 func (r *run) step(name string) func() {
@@ -174,12 +200,11 @@ func (r *run) run() error {
 	}
 	r.res.Policy = PolicyInfo{Path: polPath, Toolchain: r.pol.Build.Toolchain, Waivers: len(r.pol.Waivers)}
 
-	var src *sourceScan
 	var rebuild *rebuildResult
 	var img *image.Image
 	var mod *moduleLint
 	if r.pkgDir != "" {
-		src = r.startSource()
+		r.src = r.startSource()
 		mod = r.startModuleLint()
 		built, err := r.build()
 		if err != nil {
@@ -204,9 +229,9 @@ func (r *run) run() error {
 	if err := r.pass(img); err != nil {
 		return err
 	}
-	if src != nil {
+	if r.src != nil {
 		done := r.step("source reachability")
-		r.mergeSource(src.wait())
+		r.mergeSource(r.src.wait())
 		done()
 	}
 	if rebuild != nil {
@@ -290,6 +315,9 @@ func (r *run) buildOptions(to []build.Destination, attach bool) build.Options {
 	}
 	if attach {
 		bo.Attachers = []build.Attacher{inventory.SBOMAttacher{}}
+		if r.src != nil {
+			bo.Attachers = append(bo.Attachers, sourceVEX{r: r})
+		}
 	}
 	return bo
 }

@@ -209,8 +209,14 @@ func goSource(ctx context.Context, t image.Target, o Options) (*vuln.Result, *sb
 			return nil, nil, fmt.Errorf("writing the database for the source scan: %w", err)
 		}
 	}
+	// A package directory inside a module is scanned as that package of
+	// its module (govulncheck's engine wants the module directory).
+	dir, patterns := t.Value, []string(nil)
+	if root, rel, ok := packageOfModule(t.Value); ok {
+		dir, patterns = root, []string{"./" + filepath.ToSlash(rel)}
+	}
 	fs, err := source.Scan(ctx, source.Options{
-		DBDir: layout, Dir: t.Value, Env: o.GoEnv, Cache: true,
+		DBDir: layout, Dir: dir, Patterns: patterns, Env: o.GoEnv, Cache: true,
 		CacheDir: filepath.Join(cache, "source-scan"), DataVersion: o.DB.Fingerprint(),
 	})
 	if err != nil {
@@ -397,6 +403,27 @@ func upgradeSafety(r *vuln.Result, s *sbom.SBOM, table func(path string) *gosym.
 				})
 			}
 			break // one binary speaks for the fix; the table shows where
+		}
+	}
+}
+
+// packageOfModule finds the module above a directory without a go.mod:
+// its root and the directory's path relative to it.
+func packageOfModule(dir string) (root, rel string, ok bool) {
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		return "", "", false
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", false
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && fi.Mode().IsRegular() {
+			rel, err := filepath.Rel(d, abs)
+			return d, rel, err == nil
+		}
+		if filepath.Dir(d) == d {
+			return "", "", false
 		}
 	}
 }
