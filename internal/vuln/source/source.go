@@ -25,7 +25,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -157,7 +159,14 @@ func Scan(ctx context.Context, o Options) ([]vuln.Finding, error) {
 	args := []string{"-db", fileURL(dbDir), "-C", dir, "-format", "json", "-scan", "symbol"}
 	args = append(args, patterns...)
 	var stdout, stderr bytes.Buffer
-	if err := runEngine(ctx, env, args, &stdout, &stderr); err != nil {
+	run := runEngine
+	if newerMinor(genv["GOVERSION"], runtime.Version()) {
+		// The engine type-checks the standard library of the toolchain in
+		// use; go/types of an older Go refuses a newer release's source.
+		// Run the same engine version compiled by that toolchain.
+		run = runEngineCommand
+	}
+	if err := run(ctx, env, args, &stdout, &stderr); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -197,6 +206,46 @@ var runEngine = func(ctx context.Context, env, args []string, stdout, stderr io.
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// runEngineCommand runs the same govulncheck version as a command built by
+// the go command of env (`go run golang.org/x/vuln/cmd/govulncheck@V`):
+// for toolchains newer than the one redline was built with. It needs the
+// module from the module cache or GOPROXY.
+var runEngineCommand = func(ctx context.Context, env, args []string, stdout, stderr io.Writer) error {
+	v := strings.TrimPrefix(strings.Fields(engineVersion())[0], "golang.org/x/vuln@")
+	if !strings.HasPrefix(v, "v") {
+		v = fallbackEngineVersion
+	}
+	cmd := exec.CommandContext(ctx, "go", append([]string{"run", "golang.org/x/vuln/cmd/govulncheck@" + v}, args...)...)
+	cmd.Dir = os.TempDir()
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader("")
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd.Run()
+}
+
+// fallbackEngineVersion is go.mod's golang.org/x/vuln, for binaries
+// without build info (tests).
+const fallbackEngineVersion = "v1.9.0"
+
+// newerMinor reports whether Go release a is of a newer minor line than b
+// ("go1.27.3" vs "go1.26.8"); unknown forms are not newer.
+func newerMinor(a, b string) bool {
+	minor := func(v string) int {
+		v = strings.TrimPrefix(v, "go1.")
+		end := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+		if end >= 0 {
+			v = v[:end]
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	ma, mb := minor(a), minor(b)
+	return ma >= 0 && mb >= 0 && ma > mb
 }
 
 // goEnvVars are the go command settings that change the analysis.
