@@ -1,13 +1,30 @@
 package image
 
 import (
+	"errors"
 	"io"
 	"sync"
 )
 
-// readahead runs a reader (a decompressor) on its own goroutine, a few
-// buffers ahead of the consumer, so that decompression and tar parsing use
-// both cores.
+// Buffers of the two readaheads of a layer: the blob (read and digest)
+// and the decompressed stream (inflate). Together 3 MiB a layer; the
+// stream side holds more so that the decompressor, the critical path, need
+// not stop while a visitor works through a large file: each time it does,
+// waking it again costs a scheduler hand-off between the two cores.
+const (
+	blobBuffers      = 4
+	blobBufferSize   = 1 << 18
+	streamBuffers    = 8
+	streamBufferSize = 1 << 18
+)
+
+// errReadaheadClosed is what a readahead returns once Close stopped it
+// before the end of its reader.
+var errReadaheadClosed = errors.New("image: read after the readahead was closed")
+
+// readahead runs a reader (a decompressor, a blob with its digest) on its
+// own goroutine, a few buffers ahead of the consumer, so that the stages
+// of a layer use both cores.
 type readahead struct {
 	full chan []byte
 	free chan []byte
@@ -66,6 +83,9 @@ func (ra *readahead) Read(p []byte) (int, error) {
 		}
 		b, ok := <-ra.full
 		if !ok {
+			if ra.err == nil {
+				return 0, errReadaheadClosed
+			}
 			return 0, ra.err
 		}
 		ra.buf, ra.cur = b, b

@@ -185,8 +185,16 @@ func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
 	}
 	defer rc.Close()
 
+	// The blob is read and its digest hashed on a goroutine of its own,
+	// ahead of the decompressor: inflating is the critical path of the
+	// pass, and the digest's SHA-256 would otherwise run inside it.
 	blob := newHashCounter(rc, l.Digest, &w.done, w.progress, w.total)
-	br := bufio.NewReaderSize(blob, 1<<16)
+	blobAhead := newReadahead(blob, blobBuffers, blobBufferSize)
+	defer blobAhead.Close() // after halt below: the decompressor reads from it
+	// in counts what the decompressor has taken, for the expansion ratio:
+	// the readahead's lead must not loosen the bomb check.
+	in := &consumedCounter{r: blobAhead}
+	br := bufio.NewReaderSize(in, 1<<16)
 	magic, _ := br.Peek(4)
 	comp := sniffCompression(magic)
 	lr.Compression = comp.String()
@@ -224,14 +232,14 @@ func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
 		if err != nil {
 			return lr, corrupt(decompressErr(comp, err))
 		}
-		ra := newReadahead(zr, 4, 1<<18)
+		ra := newReadahead(zr, streamBuffers, streamBufferSize)
 		stream, stop = ra, ra.Close
 	case compZstd:
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<29), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return lr, fmt.Errorf("zstd: %w", err)
 		}
-		ra := newReadahead(zr, 4, 1<<18)
+		ra := newReadahead(zr, streamBuffers, streamBufferSize)
 		stream, stop = ra, func() { ra.Close(); zr.Close() }
 	}
 	// An uncompressed blob is its own tar stream: its digest is the diff ID
@@ -240,7 +248,7 @@ func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
 	if comp == compNone && l.Digest == l.DiffID {
 		diffID = v1.Hash{}
 	}
-	tarStream := &tarCounter{r: stream, blob: blob, w: w}
+	tarStream := &tarCounter{r: stream, comp: &in.n, w: w}
 	if diffID.Hex != "" {
 		tarStream.h = sha256.New()
 	}
@@ -514,7 +522,9 @@ func (w *walker) offer(r io.Reader, e *Entry) error {
 			}
 			return err
 		}
-		_, err := io.Copy(io.Discard, content)
+		// Hide the MultiReader's WriteTo, which allocates a buffer each
+		// time: io.Discard's ReadFrom reuses pooled ones.
+		_, err := io.Copy(io.Discard, struct{ io.Reader }{content})
 		return readErr(err)
 	}
 	return fanOut(e, content, w.want)
@@ -584,13 +594,13 @@ func fanOut(e *Entry, r io.Reader, vs []Visitor) error {
 var errVisitorDone = errors.New("visitor done")
 
 // hashCounter counts and hashes the blob as it is read, reports progress,
-// and checks the digest at the end.
+// and checks the digest at the end. It runs on the blob's readahead
+// goroutine; n and the hash are read once that reader reached its end.
 type hashCounter struct {
 	r        io.Reader
 	h        hash.Hash
 	want     v1.Hash
 	n        int64
-	shared   atomic.Int64 // n, for the reader on the other side of a readahead
 	done     *atomic.Int64
 	progress func(done, total int64)
 	total    int64
@@ -612,7 +622,6 @@ func (c *hashCounter) Read(p []byte) (int, error) {
 			c.h.Write(p[:n])
 		}
 		c.n += int64(n)
-		c.shared.Store(c.n)
 		d := c.done.Add(int64(n))
 		if c.progress != nil && d-c.last >= 1<<20 {
 			c.last = d
@@ -637,14 +646,27 @@ func (c *hashCounter) verify() (v1.Hash, error) {
 	return got, nil
 }
 
+// consumedCounter counts the compressed bytes the decompressor has read.
+// n is read from the tar side of the stream readahead.
+type consumedCounter struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *consumedCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
 // tarCounter counts and hashes the uncompressed stream and enforces the
 // byte limits, including the expansion ratio that stops bombs.
 type tarCounter struct {
 	r     io.Reader
 	h     hash.Hash
 	n     int64
-	holes int64 // sparse holes charged by charge, not part of n
-	blob  *hashCounter
+	holes int64         // sparse holes charged by charge, not part of n
+	comp  *atomic.Int64 // compressed bytes taken by the decompressor
 	w     *walker
 }
 
@@ -676,7 +698,7 @@ func (c *tarCounter) count(n int64) error {
 		return &LimitError{Limit: "total uncompressed bytes", Value: lim.TotalBytes, Flag: "--max-total-bytes"}
 	}
 	if out := c.n + c.holes; lim.Ratio > 0 && out > ratioGrace {
-		if comp := max(c.blob.shared.Load(), 1); out/comp > lim.Ratio {
+		if comp := max(c.comp.Load(), 1); out/comp > lim.Ratio {
 			return &LimitError{Limit: fmt.Sprintf("expansion ratio (%d bytes from %d compressed: a decompression bomb?)", out, comp), Value: lim.Ratio, Flag: "--max-ratio"}
 		}
 	}

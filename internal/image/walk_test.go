@@ -4,11 +4,14 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redline-go/redline/internal/image"
@@ -226,5 +229,184 @@ func TestDirTarget(t *testing.T) {
 	fi, err := res.Tree.Resolve("/name")
 	if err != nil || fi.Path != "/etc/hostname" || fi.Kind != image.KindHardlink || fi.Link != "/etc/hn2" {
 		t.Errorf("Resolve(/name) = %+v, %v", fi, err)
+	}
+}
+
+// bigLayers is two gzip layers of large files, so that every stage of the
+// pass (blob readahead, decompressor, tar) holds buffers in flight.
+var bigLayers = imagetest.Spec{Layers: []imagetest.Layer{
+	{Entries: []imagetest.Entry{{Name: "bin/"}, {Name: "bin/a", Size: 6 << 20}, {Name: "bin/b", Size: 3 << 20}}},
+	{Entries: []imagetest.Entry{{Name: "opt/c", Size: 6 << 20}, {Name: "opt/d", Size: 1 << 20}}},
+}}
+
+// failingVisitor reads part of a file, then fails or cancels the pass.
+type failingVisitor struct {
+	at     string
+	cancel context.CancelFunc
+}
+
+var errVisitor = errors.New("visitor gives up")
+
+func (v *failingVisitor) Visit(e *image.Entry) bool { return e.Kind == image.KindFile }
+func (v *failingVisitor) Content(e *image.Entry, r io.Reader) error {
+	if e.Path != v.at {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}
+	if _, err := io.CopyN(io.Discard, r, 1<<20); err != nil {
+		return err
+	}
+	if v.cancel != nil {
+		v.cancel()
+		return nil
+	}
+	return errVisitor
+}
+
+// The pass runs each layer on several goroutines; whichever way it ends,
+// none of them may outlive Walk.
+func TestWalkStopsItsGoroutines(t *testing.T) {
+	built := imagetest.Build(bigLayers)
+	layout := func(t *testing.T, corrupt int) image.Target {
+		dir := filepath.Join(t.TempDir(), "layout")
+		if err := built.WriteOCIDir(dir, ""); err != nil {
+			t.Fatal(err)
+		}
+		if corrupt >= 0 {
+			l := built.Layers[corrupt]
+			p := filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(l.Digest, "sha256:"))
+			b := append([]byte(nil), l.Blob...)
+			b[len(b)/2] ^= 0xff
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return image.Target{Scheme: image.OCIDir, Value: dir}
+	}
+	for _, c := range []struct {
+		name    string
+		corrupt int // layer blob to damage, -1 none
+		at      string
+		cancel  bool
+		want    func(error) bool
+	}{
+		{"visitor error", -1, "/bin/a", false, func(err error) bool { return errors.Is(err, errVisitor) }},
+		{"visitor error in the last layer", -1, "/opt/c", false, func(err error) bool { return errors.Is(err, errVisitor) }},
+		{"cancelled", -1, "/bin/b", true, func(err error) bool { return errors.Is(err, context.Canceled) }},
+		{"corrupt first blob", 0, "", false, func(err error) bool { var de *image.DigestError; return errors.As(err, &de) }},
+		{"corrupt second blob", 1, "", false, func(err error) bool { var de *image.DigestError; return errors.As(err, &de) }},
+		{"clean", -1, "", false, func(err error) bool { return err == nil }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tgt := layout(t, c.corrupt)
+			before := runtime.NumGoroutine()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			img, err := image.Open(ctx, tgt, image.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := &failingVisitor{at: c.at}
+			if c.cancel {
+				v.cancel = cancel
+			}
+			_, err = image.Walk(ctx, img, image.PassOptions{}, v)
+			img.Close()
+			if !c.want(err) {
+				t.Fatalf("Walk: unexpected error %v", err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for runtime.NumGoroutine() > before {
+				if time.Now().After(deadline) {
+					buf := make([]byte, 1<<16)
+					t.Fatalf("%d goroutines after Walk, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// orderVisitor records what it is offered, and reads every file whole.
+type orderVisitor struct {
+	seen []string
+	sums map[string]int64
+}
+
+func (v *orderVisitor) LayerStart(l *image.Layer) error {
+	v.seen = append(v.seen, fmt.Sprintf("layer %d", l.Index))
+	return nil
+}
+func (v *orderVisitor) Visit(e *image.Entry) bool {
+	v.seen = append(v.seen, fmt.Sprintf("%d %s", e.Layer, e.Path))
+	return e.Kind == image.KindFile
+}
+func (v *orderVisitor) Content(e *image.Entry, r io.Reader) error {
+	n, err := io.Copy(io.Discard, r)
+	v.sums[e.Path] += n
+	return err
+}
+
+// Visitors see layers in order and each layer's entries in tar order, with
+// every file's bytes, while the stages of the pass run ahead of them.
+func TestWalkOrderWithReadahead(t *testing.T) {
+	img := openBuilt(t, bigLayers, image.OCIDir)
+	v := &orderVisitor{sums: map[string]int64{}}
+	w2 := &orderVisitor{sums: map[string]int64{}}
+	res, err := image.Walk(context.Background(), img, image.PassOptions{}, v, w2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"layer 0", "0 /bin", "0 /bin/a", "0 /bin/b", "layer 1", "1 /opt/c", "1 /opt/d"}
+	if d := cmp.Diff(want, v.seen); d != "" {
+		t.Errorf("order (-want +got):\n%s", d)
+	}
+	sums := map[string]int64{"/bin/a": 6 << 20, "/bin/b": 3 << 20, "/opt/c": 6 << 20, "/opt/d": 1 << 20}
+	if d := cmp.Diff(sums, v.sums); d != "" {
+		t.Errorf("content bytes (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(sums, w2.sums); d != "" {
+		t.Errorf("fan-out content bytes (-want +got):\n%s", d)
+	}
+	for i, l := range res.Layers {
+		if want := int64(len(imagetest.Build(bigLayers).Layers[i].Blob)); l.CompressedBytes != want {
+			t.Errorf("layer %d: compressed bytes %d, want %d", i, l.CompressedBytes, want)
+		}
+	}
+}
+
+// BenchmarkWalkContent measures the pass over two gzip layers of large
+// files with a visitor that reads every file whole, as the Go binary
+// cataloger does. Bytes/s are uncompressed tar bytes.
+func BenchmarkWalkContent(b *testing.B) {
+	spec := imagetest.Spec{}
+	for l := range 2 {
+		var es []imagetest.Entry
+		for i := range 8 {
+			es = append(es, imagetest.Entry{Name: fmt.Sprintf("l%d/f%d", l, i), Size: 4 << 20})
+		}
+		spec.Layers = append(spec.Layers, imagetest.Layer{Entries: es})
+	}
+	built := imagetest.Build(spec)
+	dir := filepath.Join(b.TempDir(), "layout")
+	if err := built.WriteOCIDir(dir, ""); err != nil {
+		b.Fatal(err)
+	}
+	var tarBytes int64
+	for _, l := range built.Layers {
+		tarBytes += int64(len(l.Tar))
+	}
+	b.SetBytes(tarBytes)
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		img, err := image.Open(ctx, image.Target{Scheme: image.OCIDir, Value: dir}, image.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := image.Walk(ctx, img, image.PassOptions{}, &orderVisitor{sums: map[string]int64{}}); err != nil {
+			b.Fatal(err)
+		}
+		img.Close()
 	}
 }
