@@ -16,8 +16,10 @@ type CheckOptions struct {
 	Color bool
 	// Width is the screen width; default 80.
 	Width int
-	// Actions is how many actions to show; default 3.
+	// Actions is how many actions to show at most; default 3.
 	Actions int
+	// Height is the screen height the summary fits; default 24.
+	Height int
 	// ReportDir, when set, is named at the end.
 	ReportDir string
 }
@@ -32,7 +34,11 @@ func CheckSummary(w io.Writer, r *check.Result, o CheckOptions) error {
 	if o.Actions <= 0 {
 		o.Actions = 3
 	}
-	ew := &errWriter{w: w}
+	if o.Height <= 0 {
+		o.Height = 24
+	}
+	var out []string
+	println := func(s string) { out = append(out, s) }
 	paint := func(code, s string) string {
 		if !o.Color {
 			return s
@@ -42,16 +48,18 @@ func CheckSummary(w io.Writer, r *check.Result, o CheckOptions) error {
 	verdict := strings.ToUpper(r.Verdict)
 	code := map[string]string{policy.VerdictPass: "1;32", policy.VerdictFail: "1;31", policy.VerdictIncomplete: "1;33"}[r.Verdict]
 	crossed := r.Crossed()
-	head := fmt.Sprintf("redline check %s: %s", r.Target, paint(code, verdict))
+	note := ""
 	switch {
 	case r.Verdict == policy.VerdictIncomplete:
-		head += " (the result cannot be trusted)"
+		note = " (the result cannot be trusted)"
 	case len(crossed) > 0:
-		head += fmt.Sprintf(" (%d of %d red lines crossed)", len(crossed), countActive(r.Lines))
+		note = fmt.Sprintf(" (%d of %d red lines crossed)", len(crossed), countActive(r.Lines))
 	default:
-		head += fmt.Sprintf(" (%d red lines hold)", countActive(r.Lines))
+		note = fmt.Sprintf(" (%d red lines hold)", countActive(r.Lines))
 	}
-	fmt.Fprintln(ew, head)
+	room := o.Width - utf8.RuneCountInString("redline check : "+verdict+note)
+	head := fmt.Sprintf("redline check %s: %s%s", clipLeft(r.Target, max(room, 8)), paint(code, verdict), note)
+	println(head)
 	img := r.Image.Digest
 	if len(img) > 19 {
 		img = img[:19] + "…"
@@ -68,11 +76,11 @@ func CheckSummary(w io.Writer, r *check.Result, o CheckOptions) error {
 	} else {
 		sub += " · default policy"
 	}
-	fmt.Fprintln(ew, clip(sub, o.Width))
+	println(clip(sub, o.Width))
 	for _, why := range r.Incomplete {
-		fmt.Fprintln(ew, paint("33", clip("  ! "+why, o.Width)))
+		println(paint("33", clip("  ! "+why, o.Width)))
 	}
-	fmt.Fprintln(ew)
+	println("")
 	for _, l := range r.Lines {
 		mark, c := "✔", "32"
 		switch l.Status {
@@ -95,43 +103,57 @@ func CheckSummary(w io.Writer, r *check.Result, o CheckOptions) error {
 		vw := rest * 2 / 5
 		lw := rest - vw - 1
 		line := fmt.Sprintf("  %s %-16s %s %s", paint(c, mark), l.Line, pad(clip(val, vw), vw), clip(l.Limit, lw))
-		fmt.Fprintln(ew, strings.TrimRight(line, " "))
+		println(strings.TrimRight(line, " "))
 	}
-	shown := 0
-	for _, a := range r.Actions {
-		if shown == 0 {
-			fmt.Fprintln(ew)
-			fmt.Fprintln(ew, "Top actions:")
-		}
-		if shown == o.Actions {
-			fmt.Fprintf(ew, "  … %d more in report.json\n", len(r.Actions)-shown)
-			break
-		}
-		shown++
-		fmt.Fprintln(ew, clip(fmt.Sprintf("  %d. %s", shown, a.Title), o.Width))
-		if a.Command != "" {
-			fix := ""
-			if a.Fixable {
-				fix = " (--fix)"
-			}
-			fmt.Fprintln(ew, paint("2", clip("     "+a.Command+fix, o.Width)))
-		} else if a.Detail != "" {
-			fmt.Fprintln(ew, paint("2", clip("     "+a.Detail, o.Width)))
-		}
-	}
+	var tail []string
 	if r.Fix != nil {
-		fmt.Fprintln(ew)
-		fmt.Fprintf(ew, "--fix: before %s (%s), %d applied, %d skipped\n", strings.ToUpper(r.Fix.Before), strings.Join(r.Fix.BeforeCrossed, ", "), len(r.Fix.Applied), len(r.Fix.Skipped))
+		var done []string
 		for _, a := range r.Fix.Applied {
-			fmt.Fprintln(ew, clip("  ✔ "+a.Title, o.Width))
+			done = append(done, a.Title)
 		}
-		for _, a := range r.Fix.Skipped {
-			fmt.Fprintln(ew, clip("  - "+a.Title+": "+a.Note, o.Width))
+		line := fmt.Sprintf("--fix: was %s (%s); applied %d, skipped %d", strings.ToUpper(r.Fix.Before), strings.Join(r.Fix.BeforeCrossed, ", "), len(r.Fix.Applied), len(r.Fix.Skipped))
+		if len(done) > 0 {
+			line += ": " + strings.Join(done, "; ")
 		}
+		tail = append(tail, "", clip(line, o.Width))
 	}
 	if o.ReportDir != "" {
-		fmt.Fprintln(ew)
-		fmt.Fprintln(ew, clip("report: "+strings.TrimSuffix(o.ReportDir, "/")+"/report.html", o.Width))
+		tail = append(tail, clip("report: "+strings.TrimSuffix(o.ReportDir, "/")+"/report.html", o.Width))
+	}
+	// The actions get what is left of the screen: a title line each, and
+	// a second line (the command or the detail) while room remains.
+	if len(r.Actions) > 0 {
+		budget := o.Height - len(out) - len(tail) - 2
+		n := min(len(r.Actions), o.Actions)
+		if n < len(r.Actions) {
+			budget-- // the "… more" line
+		}
+		n = max(min(n, budget), 1)
+		extra := budget - n
+		println("")
+		println("Top actions:")
+		for i, a := range r.Actions[:n] {
+			println(clip(fmt.Sprintf("  %d. %s", i+1, a.Title), o.Width))
+			second := a.Detail
+			if a.Command != "" {
+				second = a.Command
+				if a.Fixable {
+					second += " (--fix)"
+				}
+			}
+			if second != "" && extra > 0 {
+				extra--
+				println(paint("2", clip("     "+second, o.Width)))
+			}
+		}
+		if n < len(r.Actions) {
+			println(fmt.Sprintf("  … %d more in report.json", len(r.Actions)-n))
+		}
+	}
+	out = append(out, tail...)
+	ew := &errWriter{w: w}
+	for _, l := range out {
+		fmt.Fprintln(ew, l)
 	}
 	return ew.err
 }
