@@ -17,7 +17,7 @@ import (
 // action.
 func TestCheckSummaryFitsOneScreen(t *testing.T) {
 	r := &check.Result{Target: "./examples/hello/with/a/very/long/path/that/keeps/going/and/going", Verdict: policy.VerdictFail,
-		Image: check.ImageInfo{Digest: "sha256:" + strings.Repeat("ab", 32), Platform: "linux/amd64"},
+		Image:           check.ImageInfo{Digest: "sha256:" + strings.Repeat("ab", 32), Platform: "linux/amd64"},
 		Vulnerabilities: &vuln.Result{Data: vuln.Data{AgeDays: 21}}, Policy: check.PolicyInfo{Path: "examples/hello/redline.yaml"}}
 	for _, name := range append(policy.LineNames, policy.LineWaivers) {
 		r.Lines = append(r.Lines, policy.LineResult{Line: name, Status: policy.Fail, Value: strings.Repeat("measured ", 8), Limit: strings.Repeat("limit ", 12)})
