@@ -165,3 +165,87 @@ func TestGODEBUGLine(t *testing.T) {
 		t.Errorf("the action does not name the go line: %q", fix)
 	}
 }
+
+// TestFixHardensManifests: --fix rewrites the manifest beside the package
+// (harden --write), checks again, and reports the verdict before.
+func TestFixHardensManifests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go build twice")
+	}
+	dir := t.TempDir()
+	deploy := `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: tiny
+spec:
+  selector:
+    matchLabels: {app: tiny}
+  template:
+    metadata:
+      labels: {app: tiny}
+    spec:
+      containers:
+        - name: tiny
+          image: tiny:dev
+          securityContext:
+            privileged: true
+          resources:
+            limits: {memory: 64Mi}
+`
+	for name, body := range map[string]string{
+		"go.mod":       "module example.com/tiny\n\ngo 1.26\n",
+		"main.go":      "package main\n\nfunc main() {}\n",
+		"deploy.yaml":  deploy,
+		"redline.yaml": "lines:\n  data: {level: warning}\n  vulnerabilities: {level: warning}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := db.Open(db.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunFix(context.Background(), Options{Target: dir, DB: data, NoSource: true, NoRebuild: true, Environ: append(os.Environ(), "GOTOOLCHAIN=local")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Fix == nil || res.Fix.Before != policy.VerdictFail {
+		t.Fatalf("fix report %+v", res.Fix)
+	}
+	if len(res.Fix.Applied) != 1 || !strings.Contains(res.Fix.Applied[0].Command, "harden --write") {
+		t.Fatalf("applied %+v skipped %+v", res.Fix.Applied, res.Fix.Skipped)
+	}
+	after, err := os.ReadFile(filepath.Join(dir, "deploy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(after), "privileged: true") {
+		t.Errorf("the manifest still grants privileged:\n%s", after)
+	}
+	if res.Verdict != policy.VerdictPass {
+		t.Errorf("after --fix: verdict %s, crossed %v (before: %v)\n%s", res.Verdict, res.Crossed(), res.Fix.BeforeCrossed, after)
+	}
+}
+
+func TestSetPolicyToolchainKeepsTheRest(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "redline.yaml")
+	src := "# red lines\nbuild:\n  toolchain: \"go1.27.3\"  # pinned\n  ports: [\"8080\"]\n"
+	os.WriteFile(p, []byte(src), 0o600)
+	f, err := setPolicyToolchain(p, "go1.27.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(p)
+	want := "# red lines\nbuild:\n  toolchain: go1.27.4  # pinned\n  ports: [\"8080\"]\n"
+	if string(got) != want || f.Note != "was go1.27.3" {
+		t.Errorf("got %q (%s), want %q", got, f.Note, want)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode changed to %v", fi.Mode())
+	}
+	os.WriteFile(p, []byte("lines: {}\n"), 0o644)
+	if _, err := setPolicyToolchain(p, "go1.27.4"); err == nil {
+		t.Error("no build.toolchain to change, but no error")
+	}
+}
