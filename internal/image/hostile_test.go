@@ -546,6 +546,8 @@ func TestHostileEntries(t *testing.T) {
 		{"hard link to a directory", []imagetest.Entry{{Name: "h", Type: tar.TypeLink, Link: "etc"}}, nil, []string{`"h"`, `"etc"`}},
 		{"hard link to itself", []imagetest.Entry{{Name: "h", Type: tar.TypeLink, Link: "h"}}, nil, []string{`"h"`}},
 		{"whiteout of nothing", []imagetest.Entry{{Name: "etc/.wh."}}, nil, []string{`"etc/.wh."`}},
+		{"whiteout of /", []imagetest.Entry{{Name: ".wh."}}, nil, []string{`".wh."`}},
+		{"whiteout of ..", []imagetest.Entry{{Name: "etc/.wh..."}}, nil, []string{`"etc/.wh..."`}},
 		{"symlink without target", []imagetest.Entry{{Name: "s", Type: tar.TypeSymlink}}, nil, []string{`"s"`}},
 	}
 	for _, kind := range []image.Scheme{image.DockerArchive, image.OCIArchive, image.OCIDir} {
@@ -1038,5 +1040,32 @@ func TestSparseBomb(t *testing.T) {
 	}
 	if l := res.Layers[0]; l.UncompressedBytes != int64(len(sparseTar(t, 1, 1<<20))) {
 		t.Errorf("UncompressedBytes = %d, want the tar stream length %d", l.UncompressedBytes, len(sparseTar(t, 1, 1<<20)))
+	}
+}
+
+// TestOpaqueRoot: an opaque marker at the root of a layer hides every
+// lower layer (as runtimes apply it); the walk neither fails nor lets the
+// hidden files into the final filesystem.
+func TestOpaqueRoot(t *testing.T) {
+	b := imagetest.Build(twoLayers(imagetest.Entry{Name: ".wh..wh..opq"}, imagetest.Entry{Name: "new", Body: []byte("n")}))
+	for _, kind := range []image.Scheme{image.DockerArchive, image.OCIDir} {
+		t.Run(string(kind), func(t *testing.T) {
+			tgt := write(t, filesOf(b, kind), kind)
+			img, err := image.Open(context.Background(), tgt, image.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			res, err := image.Walk(context.Background(), img, image.PassOptions{}, wantContent{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := res.Tree.Lookup("/etc/hostname"); ok {
+				t.Error("a file under the opaque root is still visible")
+			}
+			if _, ok := res.Tree.Lookup("/new"); !ok {
+				t.Error("the upper layer's file is missing")
+			}
+		})
 	}
 }
