@@ -50,11 +50,15 @@ func TestInterruptLeavesNothing(t *testing.T) {
 		name string
 		args func(out string) []string
 	}{
-		{"analyze", func(out string) []string { return []string{"analyze", "-o", "json=" + filepath.Join(out, "a.json"), target} }},
+		{"analyze", func(out string) []string {
+			return []string{"analyze", "-o", "json=" + filepath.Join(out, "a.json"), target}
+		}},
 		{"sbom", func(out string) []string {
 			return []string{"sbom", "-o", "cyclonedx-json=" + filepath.Join(out, "s.json"), "-o", "spdx-json=" + filepath.Join(out, "s.spdx"), target}
 		}},
-		{"scan", func(out string) []string { return []string{"scan", "-o", "sarif=" + filepath.Join(out, "v.sarif"), target} }},
+		{"scan", func(out string) []string {
+			return []string{"scan", "-o", "sarif=" + filepath.Join(out, "v.sarif"), target}
+		}},
 		{"check", func(out string) []string { return []string{"check", "--report", out, target} }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
