@@ -22,7 +22,6 @@ import (
 	"github.com/redline-go/redline/internal/report"
 	"github.com/redline-go/redline/internal/sbom/encode"
 	"github.com/redline-go/redline/internal/vuln"
-	"github.com/redline-go/redline/internal/vuln/db"
 	"github.com/redline-go/redline/internal/vuln/sarif"
 	"github.com/redline-go/redline/internal/vuln/vex"
 )
@@ -125,14 +124,9 @@ func RunCheck(ctx context.Context, env *Env, g *global, o *CheckOptions, target 
 	if err != nil {
 		return err
 	}
-	var data *db.DB
-	if o.DB != "" {
-		data, err = db.OpenDir(o.DB)
-	} else {
-		data, err = db.Open(db.Options{Logger: log})
-	}
+	data, err := openData(o.DB, log)
 	if err != nil {
-		return fmt.Errorf("vulnerability data: %w", err)
+		return err
 	}
 	vexDoc, err := readVEX(o.VEX)
 	if err != nil {

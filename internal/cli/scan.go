@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -166,17 +167,9 @@ func RunScan(ctx context.Context, env *Env, g *global, o *ScanOptions, args []st
 	if err != nil {
 		return err
 	}
-	var data *db.DB
-	if o.DB != "" {
-		data, err = db.OpenDir(o.DB)
-	} else {
-		data, err = db.Open(db.Options{Logger: log})
-	}
+	data, err := openData(o.DB, log)
 	if err != nil {
-		return fmt.Errorf("vulnerability data: %w", err)
-	}
-	for _, w := range data.Warnings() {
-		log.Warn(w)
+		return err
 	}
 	vexDoc, err := readVEX(o.VEX)
 	if err != nil {
@@ -359,4 +352,23 @@ func godebugLines(fx vuln.Fix) []string {
 		out = append(out, line)
 	}
 	return out
+}
+
+// openData opens the vulnerability data: a --db directory, else the
+// cached update or the embedded snapshot; its warnings go to the log.
+func openData(dir string, log *slog.Logger) (*db.DB, error) {
+	var data *db.DB
+	var err error
+	if dir != "" {
+		data, err = db.OpenDir(dir)
+	} else {
+		data, err = db.Open(db.Options{Logger: log})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vulnerability data: %w", err)
+	}
+	for _, w := range data.Warnings() {
+		log.Warn(w)
+	}
+	return data, nil
 }
