@@ -74,45 +74,12 @@ func findModuledata(src source, l *layout, h *pcHeader) *moduledata {
 	} else {
 		h.order.PutUint64(pat, h.addr)
 	}
-	const chunkSize = 1 << 20
-	var buf []byte
-	for _, r := range l.regions {
-		if r.kind != kindWritable {
-			continue
-		}
-		for _, sp := range src.avail(r.off, r.filesz) {
-			for off := sp.off; off < sp.off+sp.n; {
-				n := min(int64(chunkSize), sp.off+sp.n-off)
-				if int64(cap(buf)) < n {
-					buf = make([]byte, n)
-				}
-				b := buf[:n]
-				if _, err := src.ReadAt(b, off); err != nil {
-					break
-				}
-				for i := 0; ; {
-					j := bytes.Index(b[i:], pat)
-					if j < 0 {
-						break
-					}
-					pos := off + int64(i+j)
-					i += j + 1
-					if (r.vaddr+uint64(pos-r.off))%uint64(ps) != 0 {
-						continue
-					}
-					if md := readModuledata(src, r, pos, h); md != nil {
-						return md
-					}
-				}
-				if off+n < sp.off+sp.n {
-					off += n - ps + 1 // let a word straddling chunks be found in the next
-				} else {
-					off += n
-				}
-			}
-		}
-	}
-	return nil
+	var md *moduledata
+	scanWritable(src, l, pat, uint64(ps), func(r region, pos int64) bool {
+		md = readModuledata(src, r, pos, h)
+		return md != nil
+	})
+	return md
 }
 
 // readModuledata reads and checks the moduledata candidate at file offset pos.
@@ -189,45 +156,12 @@ const (
 // (buildInfoMagic, 16-byte aligned in the writable data; Go 1.18+ stores the
 // version inline after the 32-byte header), or "".
 func readGoVersion(src source, l *layout) string {
-	const chunkSize = 1 << 20
-	var buf []byte
-	for _, r := range l.regions {
-		if r.kind != kindWritable {
-			continue
-		}
-		for _, sp := range src.avail(r.off, r.filesz) {
-			for off := sp.off; off < sp.off+sp.n; {
-				n := min(int64(chunkSize), sp.off+sp.n-off)
-				if int64(cap(buf)) < n {
-					buf = make([]byte, n)
-				}
-				b := buf[:n]
-				if _, err := src.ReadAt(b, off); err != nil {
-					break
-				}
-				for i := 0; ; {
-					j := bytes.Index(b[i:], []byte(buildInfoMagic))
-					if j < 0 {
-						break
-					}
-					pos := off + int64(i+j)
-					i += j + 1
-					if (r.vaddr+uint64(pos-r.off))%16 != 0 {
-						continue
-					}
-					if v := readBuildInfo(src, r, pos); v != "" {
-						return v
-					}
-				}
-				if off+n < sp.off+sp.n {
-					off += n - int64(len(buildInfoMagic)) + 1
-				} else {
-					off += n
-				}
-			}
-		}
-	}
-	return ""
+	var v string
+	scanWritable(src, l, []byte(buildInfoMagic), 16, func(r region, pos int64) bool {
+		v = readBuildInfo(src, r, pos)
+		return v != ""
+	})
+	return v
 }
 
 func readBuildInfo(src source, r region, pos int64) string {
@@ -251,4 +185,49 @@ func readBuildInfo(src source, r region, pos int64) string {
 		return ""
 	}
 	return s
+}
+
+// scanWritable finds pat at align-aligned virtual addresses of the
+// writable segments, reading them a chunk at a time (a match straddling
+// two chunks is found in the second), and calls found for each match
+// until it returns true.
+func scanWritable(src source, l *layout, pat []byte, align uint64, found func(r region, pos int64) bool) {
+	const chunkSize = 1 << 20
+	var buf []byte
+	for _, r := range l.regions {
+		if r.kind != kindWritable {
+			continue
+		}
+		for _, sp := range src.avail(r.off, r.filesz) {
+			for off := sp.off; off < sp.off+sp.n; {
+				n := min(int64(chunkSize), sp.off+sp.n-off)
+				if int64(cap(buf)) < n {
+					buf = make([]byte, n)
+				}
+				b := buf[:n]
+				if _, err := src.ReadAt(b, off); err != nil {
+					break
+				}
+				for i := 0; ; {
+					j := bytes.Index(b[i:], pat)
+					if j < 0 {
+						break
+					}
+					pos := off + int64(i+j)
+					i += j + 1
+					if (r.vaddr+uint64(pos-r.off))%align != 0 {
+						continue
+					}
+					if found(r, pos) {
+						return
+					}
+				}
+				if off+n < sp.off+sp.n {
+					off += n - int64(len(pat)) + 1
+				} else {
+					off += n
+				}
+			}
+		}
+	}
 }
