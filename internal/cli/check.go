@@ -20,6 +20,7 @@ import (
 	"github.com/redline-go/redline/internal/lint"
 	"github.com/redline-go/redline/internal/policy"
 	"github.com/redline-go/redline/internal/report"
+	sariflog "github.com/redline-go/redline/internal/sarif"
 	"github.com/redline-go/redline/internal/sbom/encode"
 	"github.com/redline-go/redline/internal/vuln"
 	"github.com/redline-go/redline/internal/vuln/sarif"
@@ -253,18 +254,15 @@ func checkSARIF(w io.Writer, r *check.Result) error {
 			return err
 		}
 	}
-	var log map[string]any
+	var log, ll sariflog.Log
 	if err := json.Unmarshal(vb.Bytes(), &log); err != nil {
 		return err
 	}
 	if lb.Len() > 0 {
-		var ll map[string]any
 		if err := json.Unmarshal(lb.Bytes(), &ll); err != nil {
 			return err
 		}
-		runs, _ := log["runs"].([]any)
-		lruns, _ := ll["runs"].([]any)
-		log["runs"] = append(runs, lruns...)
+		log.Runs = append(log.Runs, ll.Runs...)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -9,90 +9,11 @@ import (
 	"strings"
 
 	"github.com/redline-go/redline/internal/lint/rule"
+	"github.com/redline-go/redline/internal/sarif"
 )
 
 // SARIFSchema is the SARIF 2.1.0 schema URI written into logs.
-const SARIFSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifText struct {
-	Text string `json:"text"`
-}
-
-type sarifRule struct {
-	ID                   string         `json:"id"`
-	Name                 string         `json:"name"`
-	ShortDescription     sarifText      `json:"shortDescription"`
-	FullDescription      sarifText      `json:"fullDescription"`
-	HelpURI              string         `json:"helpUri"`
-	Help                 sarifHelp      `json:"help"`
-	DefaultConfiguration sarifConfig    `json:"defaultConfiguration"`
-	Properties           map[string]any `json:"properties"`
-}
-
-type sarifHelp struct {
-	Text     string `json:"text"`
-	Markdown string `json:"markdown"`
-}
-
-type sarifConfig struct {
-	Level string `json:"level"`
-}
-
-type sarifResult struct {
-	RuleID              string             `json:"ruleId"`
-	RuleIndex           int                `json:"ruleIndex"`
-	Level               string             `json:"level"`
-	Message             sarifText          `json:"message"`
-	Locations           []sarifLocation    `json:"locations"`
-	PartialFingerprints map[string]string  `json:"partialFingerprints"`
-	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
-	Properties          map[string]any     `json:"properties,omitempty"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation sarifPhysical `json:"physicalLocation"`
-}
-
-type sarifPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           sarifRegion   `json:"region"`
-}
-
-type sarifArtifact struct {
-	URI string `json:"uri"`
-}
-
-type sarifRegion struct {
-	StartLine   int `json:"startLine"`
-	StartColumn int `json:"startColumn,omitempty"`
-}
-
-type sarifSuppression struct {
-	Kind          string `json:"kind"`
-	Justification string `json:"justification"`
-}
+const SARIFSchema = sarif.Schema
 
 // level maps severities to SARIF levels.
 func level(s rule.Severity) string {
@@ -120,23 +41,23 @@ func SARIF(w io.Writer, rep *rule.Report) error {
 	for _, f := range rep.Findings {
 		ids[f.Rule] = true
 	}
-	var rules []sarifRule
+	var rules []sarif.Rule
 	index := map[string]int{}
 	for _, r := range Catalogue() {
 		if !ids[r.ID] {
 			continue
 		}
 		index[r.ID] = len(rules)
-		rules = append(rules, sarifRule{
+		rules = append(rules, sarif.Rule{
 			ID: r.ID, Name: strings.ReplaceAll(r.ID, "-", ""),
-			ShortDescription: sarifText{r.Title}, FullDescription: sarifText{firstParagraph(r.Help)},
+			ShortDescription: sarif.Message{Text: r.Title}, FullDescription: sarif.Message{Text: firstParagraph(r.Help)},
 			HelpURI:              "https://github.com/redline-go/redline/blob/main/docs/rules.md#" + strings.ToLower(r.ID),
-			Help:                 sarifHelp{Text: r.Help, Markdown: r.Help},
-			DefaultConfiguration: sarifConfig{Level: level(r.Severity)},
+			Help:                 sarif.Help{Text: r.Help, Markdown: r.Help},
+			DefaultConfiguration: &sarif.Config{Level: level(r.Severity)},
 			Properties:           map[string]any{"tags": append([]string{"security"}, kinds(r)...), "security-severity": securitySeverity(r.Severity)},
 		})
 	}
-	results := []sarifResult{}
+	results := []sarif.Result{}
 	for _, f := range rep.Findings {
 		uri, line := f.File, f.Line
 		props := map[string]any{"severity": f.Severity.String(), "target": f.Target}
@@ -160,14 +81,14 @@ func SARIF(w io.Writer, rep *rule.Report) error {
 			msg += ". Fix: " + f.Fix
 		}
 		sum := sha256.Sum256([]byte(f.Rule + "\x00" + f.Target + "\x00" + uri + "\x00" + f.Object + "\x00" + f.Message))
-		res := sarifResult{
-			RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level(f.Severity), Message: sarifText{msg},
-			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri}, Region: sarifRegion{StartLine: line, StartColumn: f.Column}}}},
+		res := sarif.Result{
+			RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level(f.Severity), Message: sarif.Message{Text: msg},
+			Locations:           []sarif.Location{{PhysicalLocation: sarif.PhysicalLocation{ArtifactLocation: sarif.ArtifactLocation{URI: uri}, Region: sarif.Region{StartLine: line, StartColumn: f.Column}}}},
 			PartialFingerprints: map[string]string{"redlineFinding/v1": hex.EncodeToString(sum[:16])},
 			Properties:          props,
 		}
 		if f.Suppressed != nil {
-			res.Suppressions = []sarifSuppression{{Kind: "inSource", Justification: f.Suppressed.Reason}}
+			res.Suppressions = []sarif.Suppression{{Kind: "inSource", Justification: f.Suppressed.Reason}}
 		}
 		results = append(results, res)
 	}
@@ -179,10 +100,10 @@ func SARIF(w io.Writer, rep *rule.Report) error {
 		results[i].RuleIndex = index[results[i].RuleID]
 	}
 	if rules == nil {
-		rules = []sarifRule{}
+		rules = []sarif.Rule{}
 	}
-	log := sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{{
-		Tool:    sarifTool{Driver: sarifDriver{Name: rep.Tool.Name, Version: rep.Tool.Version, InformationURI: "https://github.com/redline-go/redline", Rules: rules}},
+	log := sarif.Log{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarif.Run{{
+		Tool:    sarif.Tool{Driver: sarif.Driver{Name: rep.Tool.Name, Version: rep.Tool.Version, InformationURI: "https://github.com/redline-go/redline", Rules: rules}},
 		Results: results,
 	}}}
 	enc := json.NewEncoder(w)

@@ -14,97 +14,34 @@ import (
 	"sort"
 	"strings"
 
+	sariflog "github.com/redline-go/redline/internal/sarif"
 	"github.com/redline-go/redline/internal/vuln"
 	"github.com/redline-go/redline/internal/vuln/match"
 )
 
 // Schema is the SARIF 2.1.0 schema URI written into logs.
-const Schema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+const Schema = sariflog.Schema
 
-// Log is the top of a SARIF file.
-type Log struct {
-	Schema  string `json:"$schema"`
-	Version string `json:"version"`
-	Runs    []Run  `json:"runs"`
-}
-
-// Run is one tool's run.
-type Run struct {
-	Tool    Tool     `json:"tool"`
-	Results []Result `json:"results"`
-}
-
-// Tool describes redline and its rules.
-type Tool struct {
-	Driver Driver `json:"driver"`
-}
-
-// Driver is the analysis tool.
-type Driver struct {
-	Name           string `json:"name"`
-	Version        string `json:"version,omitempty"`
-	InformationURI string `json:"informationUri"`
-	Rules          []Rule `json:"rules"`
-}
-
-// Rule is one advisory.
-type Rule struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name,omitempty"`
-	ShortDescription Message        `json:"shortDescription"`
-	FullDescription  Message        `json:"fullDescription"`
-	HelpURI          string         `json:"helpUri,omitempty"`
-	Help             Help           `json:"help"`
-	Properties       RuleProperties `json:"properties"`
-}
-
-// Message is SARIF text.
-type Message struct {
-	Text string `json:"text"`
-}
-
-// Help is a rule's help in text and Markdown.
-type Help struct {
-	Text     string `json:"text"`
-	Markdown string `json:"markdown"`
-}
+// The log model is package internal/sarif's, shared with lint.
+type (
+	Log              = sariflog.Log
+	Run              = sariflog.Run
+	Tool             = sariflog.Tool
+	Driver           = sariflog.Driver
+	Rule             = sariflog.Rule
+	Message          = sariflog.Message
+	Help             = sariflog.Help
+	Result           = sariflog.Result
+	Location         = sariflog.Location
+	PhysicalLocation = sariflog.PhysicalLocation
+	ArtifactLocation = sariflog.ArtifactLocation
+	Region           = sariflog.Region
+)
 
 // RuleProperties carry GitHub's tags and security-severity.
 type RuleProperties struct {
 	Tags             []string `json:"tags"`
 	SecuritySeverity string   `json:"security-severity,omitempty"`
-}
-
-// Result is one finding.
-type Result struct {
-	RuleID              string            `json:"ruleId"`
-	RuleIndex           int               `json:"ruleIndex"`
-	Level               string            `json:"level"`
-	Message             Message           `json:"message"`
-	Locations           []Location        `json:"locations"`
-	PartialFingerprints map[string]string `json:"partialFingerprints"`
-	Properties          map[string]any    `json:"properties,omitempty"`
-}
-
-// Location points at the artifact that holds the vulnerable component.
-type Location struct {
-	PhysicalLocation PhysicalLocation `json:"physicalLocation"`
-}
-
-// PhysicalLocation is a file and a region.
-type PhysicalLocation struct {
-	ArtifactLocation ArtifactLocation `json:"artifactLocation"`
-	Region           Region           `json:"region"`
-}
-
-// ArtifactLocation is a URI.
-type ArtifactLocation struct {
-	URI string `json:"uri"`
-}
-
-// Region is a line (SARIF wants one; components have no lines, so 1).
-type Region struct {
-	StartLine int `json:"startLine"`
 }
 
 // Options tune [Write].
@@ -195,15 +132,16 @@ func rule(f vuln.Finding) Rule {
 			Text:     fmt.Sprintf("%s: %s. More: %s", f.ID, short, f.URL),
 			Markdown: fmt.Sprintf("**%s**: %s\n\nAliases: %s\n\n[Advisory](%s)", f.ID, short, strings.Join(f.Aliases, ", "), f.URL),
 		},
-		Properties: RuleProperties{Tags: []string{"security", "vulnerability", f.Component.Type}},
 	}
+	props := RuleProperties{Tags: []string{"security", "vulnerability", f.Component.Type}}
 	if f.CVSS != "" {
 		if score, ok := match.CVSS3Score(f.CVSS); ok {
-			r.Properties.SecuritySeverity = fmt.Sprintf("%.1f", score)
+			props.SecuritySeverity = fmt.Sprintf("%.1f", score)
 		}
 	} else if s := map[string]string{vuln.SevCritical: "9.5", vuln.SevHigh: "8.0", vuln.SevMedium: "5.5", vuln.SevLow: "2.0"}[f.Severity]; s != "" {
-		r.Properties.SecuritySeverity = s
+		props.SecuritySeverity = s
 	}
+	r.Properties = props
 	return r
 }
 
