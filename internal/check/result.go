@@ -133,12 +133,16 @@ type Component struct {
 	Files int    `json:"files"`
 }
 
-// BaselineBar is the before/after of slimming.
+// BaselineBar is the before/after of slimming, in compressed bytes (what
+// a pull transfers).
 type BaselineBar struct {
-	Ref             string  `json:"ref"`
-	CompressedBytes int64   `json:"compressedBytes"`
-	ImageBytes      int64   `json:"imageBytes"`
-	ReductionPct    float64 `json:"reductionPercent"`
+	// Ref is the baseline as given; CompressedBytes its size.
+	Ref             string `json:"ref"`
+	CompressedBytes int64  `json:"compressedBytes"`
+	// ImageBytes is the checked image's compressed size.
+	ImageBytes int64 `json:"imageBytes"`
+	// ReductionPct is how much smaller the image is, in percent.
+	ReductionPct float64 `json:"reductionPercent"`
 }
 
 // Privilege is what the image grants.
