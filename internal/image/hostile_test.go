@@ -22,6 +22,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/imagetest"
+	"github.com/redline-go/redline/internal/layers"
 )
 
 // Media types the hand-written layouts use.
@@ -1065,6 +1066,50 @@ func TestOpaqueRoot(t *testing.T) {
 			}
 			if _, ok := res.Tree.Lookup("/new"); !ok {
 				t.Error("the upper layer's file is missing")
+			}
+		})
+	}
+}
+
+// TestHistoryMismatch: a history longer than the layers (or empty, or all
+// empty_layer) is metadata that lies, not a reason to fail or to pin the
+// wrong step on a layer: layers pair with the non-empty entries in order,
+// the rest is ignored, and analysis still runs.
+func TestHistoryMismatch(t *testing.T) {
+	base := imagetest.Build(twoLayers(imagetest.Entry{Name: "app", Body: []byte("a")}))
+	step := func(s string, empty bool) map[string]any {
+		return map[string]any{"created_by": s, "empty_layer": empty}
+	}
+	for _, c := range []struct {
+		name    string
+		history []any
+		want    []string // CreatedBy of each layer, "" for none
+	}{
+		{"longer", []any{step("ADD a", false), step("ADD b", false), step("RUN c", false), step("RUN d", false), step("RUN e", false)}, []string{"ADD a", "ADD b"}},
+		{"empty", []any{}, []string{"", ""}},
+		{"only empty steps", []any{step("ENV A=1", true), step("USER 1", true)}, []string{"", ""}},
+		{"shorter", []any{step("ENV A=1", true), step("ADD a", false)}, []string{"ADD a", ""}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := base.WithConfig(func(cfg map[string]any) { cfg["history"] = c.history })
+			tgt := write(t, filesOf(b, image.OCIDir), image.OCIDir)
+			img, err := image.Open(context.Background(), tgt, image.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			res, err := image.Walk(context.Background(), img, image.PassOptions{}, wantContent{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := layers.Analyze(img, res, layers.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, l := range a.Layers {
+				if l.CreatedBy != c.want[i] {
+					t.Errorf("layer %d created by %q, want %q", i, l.CreatedBy, c.want[i])
+				}
 			}
 		})
 	}

@@ -277,6 +277,29 @@ func Build(s Spec) *Built {
 	return b
 }
 
+// WithConfig returns a copy of b whose config edit has changed (a history
+// longer than the layers, a lying field), with the config digest and the
+// manifest made to match: a well-formed image carrying odd metadata.
+func (b *Built) WithConfig(edit func(cfg map[string]any)) *Built {
+	c := *b
+	var cfg map[string]any
+	if err := json.Unmarshal(b.Config, &cfg); err != nil {
+		panic(err)
+	}
+	edit(cfg)
+	c.ConfigJSON = cfg
+	c.Config = mustJSON(cfg)
+	c.ConfigDig = Digest(c.Config)
+	var m map[string]any
+	if err := json.Unmarshal(b.Manifest, &m); err != nil {
+		panic(err)
+	}
+	m["config"] = map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": c.ConfigDig, "size": len(c.Config)}
+	c.Manifest = mustJSON(m)
+	c.ManifestD = Digest(c.Manifest)
+	return &c
+}
+
 func mustJSON(v any) []byte {
 	out, err := json.Marshal(v)
 	if err != nil {
