@@ -48,6 +48,12 @@ func TestHelloEndToEnd(t *testing.T) {
 			t.Errorf("reproducible: %+v", l)
 		}
 	}
+	// Source reachability ran (govulncheck's engine built by go1.27.3).
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "source reachability") {
+			t.Errorf("source reachability did not run: %s", w)
+		}
+	}
 
 	res, err = check.Run(ctx, check.Options{Target: hello, DB: data, Toolchain: "local", NoRebuild: true})
 	if err != nil {
