@@ -92,80 +92,60 @@ type Condition struct {
 	Why      string  `json:"why"`
 }
 
-// Default capability sets of the runtimes (what a container gets without
-// --cap-add/--cap-drop): podman ≥ 4 (containers.conf default_capabilities),
-// Docker/moby and containerd's CRI (Kubernetes).
-var (
-	podmanDefaultCaps = []Capability{0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 31}
-	dockerDefaultCaps = []Capability{0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31}
-)
-
 // Conditions predicts, for file capabilities granted to a binary run by a
-// non-root user, the outcome under the settings people use. It is the
-// kernel's rule (security/commoncap.c) applied to each runtime's sets:
-//
-//   - at exec, permitted = bounding ∩ file-permitted; if a file-permitted
-//     capability is missing and the file's effective bit is set, execve
-//     fails with EPERM, before no_new_privs is looked at;
-//   - under no_new_privs, capabilities the process did not already hold are
-//     dropped again: the file capability is ignored;
-//   - a capability the process already holds (ambient, as podman grants
-//     --cap-add to non-root users) is not "gained", so no_new_privs keeps it.
-//
-// Docker (before moby#52830) and Kubernetes grant no ambient capabilities to
-// non-root users.
-func Conditions(caps []Capability) []Condition {
-	if len(caps) == 0 {
+// non-root user, the outcome under the settings people use. The rule is
+// the kernel's (security/commoncap.c) as package caps models it for lint
+// too ([caps.Exec]): at exec, a file-permitted capability missing from the
+// bounding set makes execve fail with EPERM before no_new_privs is looked
+// at; under no_new_privs, capabilities the process did not already hold
+// are dropped again; a capability the process already holds (podman grants
+// --cap-add to non-root users as ambient) is not "gained", so
+// no_new_privs keeps it. Docker (before moby#52830) and Kubernetes grant
+// no ambient capabilities to non-root users.
+func Conditions(cs []Capability) []Condition {
+	if len(cs) == 0 {
 		return nil
 	}
-	names := capNamesOf(caps)
-	short := strings.ReplaceAll(names, "CAP_", "")
-	inAll := func(set []Capability) bool {
-		for _, c := range caps {
-			if !slices.Contains(set, c) {
-				return false
-			}
-		}
-		return true
+	var set caps.Set
+	for _, c := range normalizeCaps(cs) {
+		set |= caps.Of(caps.Cap(c))
 	}
+	file := &caps.File{Revision: 2, Effective: true, Permitted: set}
+	short := strings.ReplaceAll(capNamesOf(cs), "CAP_", "")
 	var out []Condition
-	add := func(id, runtime, settings string, bounding, nnp, ambient bool) {
-		c := Condition{ID: id, Runtime: runtime, Settings: settings}
-		switch {
-		case !bounding:
+	add := func(id string, rt caps.Runtime, runtime, settings string, bounding caps.Set, added bool, nnp bool) {
+		p := caps.Process{UID: 65532, Bounding: bounding, NoNewPrivs: nnp, File: file}
+		if added {
+			p.Added = set
+		}
+		r := caps.Exec(p, rt)
+		c := Condition{ID: id, Runtime: runtime, Settings: settings, Why: r.Why}
+		switch r.Outcome {
+		case caps.ExecFails:
 			c.Outcome = ExecFails
-			c.Why = "the bounding set lacks " + names + ": execve fails with EPERM (no_new_privs does not help)"
-		case nnp && !ambient:
+		case caps.NoEffect:
 			c.Outcome = Ignored
-			c.Why = "no_new_privs: file capabilities cannot raise privilege; the process runs without " + names
-		case nnp && ambient:
-			c.Outcome = Effective
-			c.Why = "the runtime grants " + names + " as ambient, so exec gains nothing no_new_privs would drop"
-		case ambient:
-			c.Outcome = Effective
-			c.Why = "in the bounding set (and ambient): raised at exec"
 		default:
 			c.Outcome = Effective
-			c.Why = "in the bounding set: the file capability raises it at exec"
 		}
 		out = append(out, c)
 	}
-	pd, dd := inAll(podmanDefaultCaps), inAll(dockerDefaultCaps)
-	add("defaults", "podman", "--user 65532", pd, false, false)
-	add("no-new-privileges", "podman", "--security-opt no-new-privileges", pd, true, false)
-	add("cap-drop-all", "podman", "--cap-drop=ALL", false, false, false)
-	add("cap-drop-all+no-new-privileges", "podman", "--cap-drop=ALL --security-opt no-new-privileges", false, true, false)
-	add("cap-add", "podman", "--cap-drop=ALL --cap-add="+short, true, false, true)
-	add("cap-add+no-new-privileges", "podman", "--cap-drop=ALL --cap-add="+short+" --security-opt no-new-privileges", true, true, true)
-	add("defaults", "docker", "--user 65532", dd, false, false)
-	add("no-new-privileges", "docker", "--security-opt no-new-privileges", dd, true, false)
-	add("cap-drop-all", "docker", "--cap-drop=ALL", false, false, false)
-	add("cap-add", "docker", "--cap-drop=ALL --cap-add="+short, true, false, false)
-	add("cap-add+no-new-privileges", "docker", "--cap-drop=ALL --cap-add="+short+" --security-opt no-new-privileges", true, true, false)
-	add("defaults", "kubernetes", "runAsUser: 65532 (containerd's default capabilities, allowPrivilegeEscalation unset)", dd, false, false)
-	add("cap-drop-all", "kubernetes", "capabilities: {drop: [ALL]}", false, false, false)
-	add("cap-add", "kubernetes", "capabilities: {drop: [ALL], add: ["+short+"]}", true, false, false)
-	add("cap-add+no-new-privileges", "kubernetes", "capabilities: {drop: [ALL], add: ["+short+"]}, allowPrivilegeEscalation: false (the restricted Pod Security Standard)", true, true, false)
+	pod, dock, k8s := caps.Podman, caps.Docker, caps.Containerd
+	add("defaults", pod, "podman", "--user 65532", pod.Default, false, false)
+	add("no-new-privileges", pod, "podman", "--security-opt no-new-privileges", pod.Default, false, true)
+	add("cap-drop-all", pod, "podman", "--cap-drop=ALL", 0, false, false)
+	add("cap-drop-all+no-new-privileges", pod, "podman", "--cap-drop=ALL --security-opt no-new-privileges", 0, false, true)
+	add("cap-add", pod, "podman", "--cap-drop=ALL --cap-add="+short, set, true, false)
+	add("cap-add+no-new-privileges", pod, "podman", "--cap-drop=ALL --cap-add="+short+" --security-opt no-new-privileges", set, true, true)
+	add("defaults", dock, "docker", "--user 65532", dock.Default, false, false)
+	add("no-new-privileges", dock, "docker", "--security-opt no-new-privileges", dock.Default, false, true)
+	add("cap-drop-all", dock, "docker", "--cap-drop=ALL", 0, false, false)
+	add("cap-add", dock, "docker", "--cap-drop=ALL --cap-add="+short, set, true, false)
+	add("cap-add+no-new-privileges", dock, "docker", "--cap-drop=ALL --cap-add="+short+" --security-opt no-new-privileges", set, true, true)
+	add("defaults", k8s, "kubernetes", "runAsUser: 65532 (containerd's default capabilities, allowPrivilegeEscalation unset)", k8s.Default, false, false)
+	add("cap-drop-all", k8s, "kubernetes", "capabilities: {drop: [ALL]}", 0, false, false)
+	add("cap-add", k8s, "kubernetes", "capabilities: {drop: [ALL], add: ["+short+"]}", set, true, false)
+	add("cap-add+no-new-privileges", k8s, "kubernetes", "capabilities: {drop: [ALL], add: ["+short+"]}, allowPrivilegeEscalation: false (the restricted Pod Security Standard)", set, true, true)
 	return out
 }
 
