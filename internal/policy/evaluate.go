@@ -34,7 +34,9 @@ const (
 
 // LineResult is one red line held against the measurements.
 type LineResult struct {
-	Line   string `json:"line"`
+	Line string `json:"line"`
+	// Title names the line for people ("Non-root user").
+	Title  string `json:"title"`
 	Level  Level  `json:"level"`
 	Status Status `json:"status"`
 	// Value is what was measured, Limit what the policy allows, both for
@@ -128,6 +130,7 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 	w := &waivers{p: p, now: now, used: map[int]bool{}}
 	add := func(lr LineResult, crossed bool) {
 		lr.Level = p.Level(lr.Line)
+		lr.Title = LineTitles[lr.Line]
 		switch {
 		case lr.Level == Off:
 			lr.Status = Skipped
@@ -354,7 +357,7 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 			}
 		}
 		if len(p.Waivers) > 0 {
-			lr := LineResult{Line: LineWaivers, Level: Error, Value: fmt.Sprintf("%d expired", len(items)), Limit: "none expired", Items: items}
+			lr := LineResult{Line: LineWaivers, Title: LineTitles[LineWaivers], Level: Error, Value: fmt.Sprintf("%d expired", len(items)), Limit: "none expired", Items: items}
 			lr.Status = Pass
 			if len(items) > 0 {
 				lr.Status = Fail

@@ -70,6 +70,23 @@ const (
 	LineWaivers         = "waivers"
 )
 
+// LineTitles name the lines for people (reports, the HTML page).
+var LineTitles = map[string]string{
+	LineSize:            "Image size",
+	LineEfficiency:      "Layer efficiency",
+	LineSlimming:        "Slimming vs. baseline",
+	LineVulnerabilities: "Vulnerabilities",
+	LineLint:            "Lint findings",
+	LineUser:            "Non-root user",
+	LineCapabilities:    "Capabilities",
+	LineShell:           "No shell",
+	LineReproducible:    "Reproducible build",
+	LineData:            "Vulnerability data age",
+	LineGODEBUG:         "GODEBUG defaults",
+	LineToolchain:       "Go toolchain",
+	LineWaivers:         "Waivers",
+}
+
 // LineNames lists the lines in the order reports show them.
 var LineNames = []string{LineSize, LineEfficiency, LineSlimming, LineVulnerabilities, LineLint, LineUser, LineCapabilities, LineShell, LineReproducible, LineData, LineGODEBUG, LineToolchain}
 

@@ -168,23 +168,6 @@ type lintRow struct {
 	Suppressed                                               string
 }
 
-// lineTitles name the red lines for people; the keys are stable.
-var lineTitles = map[string]string{
-	policy.LineSize:            "Image size",
-	policy.LineEfficiency:      "Layer efficiency",
-	policy.LineSlimming:        "Slimming vs. baseline",
-	policy.LineVulnerabilities: "Vulnerabilities",
-	policy.LineLint:            "Lint findings",
-	policy.LineUser:            "Non-root user",
-	policy.LineCapabilities:    "Capabilities",
-	policy.LineShell:           "No shell",
-	policy.LineReproducible:    "Reproducible build",
-	policy.LineData:            "Vulnerability data age",
-	policy.LineGODEBUG:         "GODEBUG defaults",
-	policy.LineToolchain:       "Go toolchain",
-	policy.LineWaivers:         "Waivers",
-}
-
 func newCheckView(r *check.Result) *checkView {
 	v := &checkView{R: r, CSS: checkCSS}
 	if !r.Created.IsZero() {
@@ -215,7 +198,7 @@ func newCheckView(r *check.Result) *checkView {
 func (v *checkView) lines() {
 	for _, l := range v.R.Lines {
 		lv := lineView{
-			Name: l.Line, Title: cmp.Or(lineTitles[l.Line], l.Line),
+			Name: l.Line, Title: cmp.Or(policy.LineTitles[l.Line], l.Line),
 			Status: string(l.Status), Level: string(l.Level),
 			Value: l.Value, Limit: l.Limit, Note: l.Note,
 			Items: l.Items, Waivers: l.Waivers,
@@ -267,7 +250,7 @@ func (v *checkView) verdict() {
 func lineTitleList(lines []string) []string {
 	out := make([]string, len(lines))
 	for i, l := range lines {
-		out[i] = cmp.Or(lineTitles[l], l)
+		out[i] = cmp.Or(policy.LineTitles[l], l)
 	}
 	return out
 }
