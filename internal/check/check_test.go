@@ -155,14 +155,20 @@ func TestGODEBUGLine(t *testing.T) {
 	if !strings.Contains(items, "RL-IMG-016") {
 		t.Errorf("godebug items: %s", items)
 	}
-	var fix string
-	for _, a := range res.Actions {
-		if a.Line == policy.LineGODEBUG {
-			fix += a.Title + " " + a.Detail
-		}
+	if len(res.Actions) == 0 || !res.Actions[0].Fixable || !strings.HasPrefix(res.Actions[0].Command, "go mod edit -go=1.") {
+		t.Fatalf("first action %+v, want the go line raised", res.Actions)
 	}
-	if !strings.Contains(fix, "go.mod") && !strings.Contains(fix, "go 1.") {
-		t.Errorf("the action does not name the go line: %q", fix)
+	// --fix raises it, rebuilds, and the line holds.
+	res, err = RunFix(context.Background(), Options{Target: dir, DB: data, NoSource: true, NoRebuild: true, Environ: append(os.Environ(), "GOTOOLCHAIN=local")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != policy.VerdictPass || res.Fix == nil || len(res.Fix.Applied) == 0 {
+		t.Fatalf("after --fix: verdict %s crossed %v fix %+v", res.Verdict, res.Crossed(), res.Fix)
+	}
+	mod, _ := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if strings.Contains(string(mod), "go 1.16") {
+		t.Errorf("go.mod still says go 1.16:\n%s", mod)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/redline-go/redline/internal/godebug"
 	"github.com/redline-go/redline/internal/layers"
 	"github.com/redline-go/redline/internal/lint"
 	"github.com/redline-go/redline/internal/lint/rule"
@@ -157,6 +158,11 @@ func (r *run) actions(ev *policy.Evaluation) []Action {
 		case policy.LineVulnerabilities:
 			out = append(out, r.vulnActions(lr)...)
 		case policy.LineLint, policy.LineUser, policy.LineCapabilities, policy.LineGODEBUG:
+			if lr.Line == policy.LineGODEBUG {
+				if a, ok := r.goLineAction(lr); ok {
+					out = append(out, a)
+				}
+			}
 			out = append(out, r.lintActions(lr)...)
 			if lr.Line == policy.LineCapabilities && len(res.Privilege.FileCaps) > 0 && r.pkgDir != "" {
 				out = append(out, Action{Line: lr.Line, Title: "grant only allowed capabilities in build.caps of " + r.policyName(), Detail: "the binary carries " + strings.Join(res.Privilege.FileCaps, ",")})
@@ -311,6 +317,43 @@ func (r *run) lintActions(lr policy.LineResult) []Action {
 	return out
 }
 
+// goLineAction raises the module's go line to the release that made the
+// weakened settings' secure values the default (GODEBUG follows the main
+// module's go line, not the toolchain): fixable for a package built here.
+// Settings pinned on purpose (godebug lines, //go:debug) are not fixed.
+func (r *run) goLineAction(lr policy.LineResult) (Action, bool) {
+	if r.pkgDir == "" || r.res.Inventory == nil {
+		return Action{}, false
+	}
+	need, names := "", []string{}
+	for _, c := range r.res.Inventory.Components {
+		if c.Go == nil || c.Go.GoVersion == "" {
+			continue
+		}
+		rep := godebug.Effective(godebug.Binary{Name: c.Path, GoVersion: c.Go.GoVersion, DefaultGODEBUG: c.Go.Get("DefaultGODEBUG")}, "")
+		for _, f := range rep.Findings() {
+			if f.Acknowledged || f.Origin != godebug.OriginGoLine || f.Changed == "" {
+				continue
+			}
+			names = append(names, f.Name+"="+f.Value.Value)
+			if need == "" || policy.CompareGo("go"+f.Changed, "go"+need) > 0 {
+				need = f.Changed
+			}
+		}
+	}
+	if need == "" {
+		return Action{}, false
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	return Action{
+		Line: lr.Line, Fixable: true, Clears: names,
+		Title:   fmt.Sprintf("raise the go line to go %s — restores the secure defaults of %s", need, strings.Join(names, ", ")),
+		Detail:  "GODEBUG defaults follow the main module's go line, not the toolchain; `redline scan --fix-plan` lists what else changes",
+		Command: "go mod edit -go=" + need,
+	}, true
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -320,5 +363,3 @@ func plural(n int, one, many string) string {
 
 // localGo is the release this binary was built with, for messages.
 var localGo = runtime.Version
-
-var _ = slices.Contains[[]string]

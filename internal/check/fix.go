@@ -56,7 +56,7 @@ func RunFix(ctx context.Context, o Options) (*Result, error) {
 		case strings.HasPrefix(a.Command, "set build.toolchain: "):
 			to := strings.Fields(strings.TrimPrefix(a.Command, "set build.toolchain: "))[0]
 			f, err = setPolicyToolchain(pol.Path, to)
-		case strings.HasPrefix(a.Command, "go mod edit -toolchain="):
+		case strings.HasPrefix(a.Command, "go mod edit -toolchain="), strings.HasPrefix(a.Command, "go mod edit -go="):
 			f, err = goCommand(ctx, moduleRoot(dir), o.Environ, "mod", "edit", strings.TrimPrefix(a.Command, "go mod edit "))
 		case strings.HasPrefix(a.Command, "go get "):
 			f, err = goCommand(ctx, moduleRoot(dir), o.Environ, strings.Fields(strings.TrimPrefix(a.Command, "go "))...)
