@@ -19,6 +19,9 @@ type ImageFlags struct {
 	// Limits against hostile images; sizes take units (64GiB, 500MB).
 	MaxTotalBytes, MaxEntryBytes, MaxMetadataBytes string
 	MaxEntries, MaxPathLength, MaxRatio            int64
+	// Prefetch bounds the next layer inflated ahead to a temporary file;
+	// "0" turns it off.
+	Prefetch string
 }
 
 func (f *ImageFlags) register(cmd *cobra.Command) {
@@ -32,6 +35,7 @@ func (f *ImageFlags) register(cmd *cobra.Command) {
 	fl.Int64Var(&f.MaxEntries, "max-entries", d.Entries, "limit: tar entries of all layers")
 	fl.Int64Var(&f.MaxPathLength, "max-path-length", d.PathLen, "limit: bytes of one entry path")
 	fl.Int64Var(&f.MaxRatio, "max-ratio", d.Ratio, "limit: uncompressed/compressed ratio of a layer past 256 MiB (stops decompression bombs)")
+	fl.StringVar(&f.Prefetch, "prefetch", layers.HumanBytes(image.DefaultPrefetchBytes), "inflate up to this much of the next layer ahead, into an unlinked temporary file, while the current one is read (0: off)")
 }
 
 // options translates the flags into the image library's options.
@@ -75,5 +79,16 @@ func (f *ImageFlags) options(log *slog.Logger) (image.Options, image.PassOptions
 		*s.dst = s.v
 	}
 	o.Limits = lim
-	return o, image.PassOptions{Limits: lim}, nil
+	po := image.PassOptions{Limits: lim}
+	if f.Prefetch != "" {
+		n, err := layers.ParseBytes(f.Prefetch)
+		if err != nil || n < 0 {
+			return o, po, usageErrorf("--prefetch %s: want a size such as 1GiB, or 0 for off", f.Prefetch)
+		}
+		po.PrefetchBytes = n
+		if n == 0 {
+			po.PrefetchBytes = -1
+		}
+	}
+	return o, po, nil
 }

@@ -94,6 +94,10 @@ type PassOptions struct {
 	// Progress, when set, is called from the pass with the compressed
 	// bytes read so far and the total (-1 when unknown).
 	Progress func(done, total int64)
+	// PrefetchBytes bounds how much of the next layer is inflated ahead
+	// into an unlinked temporary file while the current one is walked;
+	// 0 means DefaultPrefetchBytes, a negative value turns it off.
+	PrefetchBytes int64
 }
 
 // Walk makes the one pass over img's layers, feeding every visitor.
@@ -112,8 +116,18 @@ func Walk(ctx context.Context, img *Image, o PassOptions, visitors ...Visitor) (
 		}
 		w.total += l.Size
 	}
+	w.spoolMax = o.PrefetchBytes
+	if w.spoolMax == 0 {
+		w.spoolMax = DefaultPrefetchBytes
+	}
+	defer func() {
+		if w.pending != nil {
+			w.pending.close()
+			w.pending = nil
+		}
+	}()
 	res := &Result{Tree: w.tree}
-	for _, l := range img.Layers {
+	for i, l := range img.Layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -124,7 +138,7 @@ func Walk(ctx context.Context, img *Image, o PassOptions, visitors ...Visitor) (
 				}
 			}
 		}
-		lr, err := w.layer(ctx, l)
+		lr, err := w.layer(ctx, l, nextLayer(img.Layers, i))
 		if err != nil {
 			return nil, fmt.Errorf("%s: layer %d (%s): %w", img.Ref, l.Index, layerName(l), err)
 		}
@@ -139,6 +153,13 @@ func Walk(ctx context.Context, img *Image, o PassOptions, visitors ...Visitor) (
 		}
 	}
 	return res, nil
+}
+
+func nextLayer(ls []*Layer, i int) *Layer {
+	if i+1 < len(ls) {
+		return ls[i+1]
+	}
+	return nil
 }
 
 func layerName(l *Layer) string {
@@ -163,13 +184,17 @@ type walker struct {
 	allBytes int64 // uncompressed, all layers
 	progress func(done, total int64)
 	stream   *tarCounter // the current layer's tar stream; nil for dir: layers
+	// pending is the next layer's chain, opened and inflating ahead.
+	pending    *chain
+	pendingErr *pendingErr
+	spoolMax   int64
 
 	magic [512]byte
 	want  []Visitor
 }
 
 // layer reads one layer: blob -> (digest) -> decompress -> (diff ID) -> tar.
-func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
+func (w *walker) layer(ctx context.Context, l *Layer, next *Layer) (LayerRead, error) {
 	lr := LayerRead{Index: l.Index, Digest: l.Digest, Compression: "none"}
 	if l.walk != nil {
 		er, err := l.walk(ctx)
@@ -179,69 +204,30 @@ func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
 		defer er.Close()
 		return lr, w.entries0(ctx, l, er, &lr)
 	}
-	rc, err := l.open(ctx)
-	if err != nil {
-		return lr, fmt.Errorf("opening blob: %w", err)
-	}
-	defer rc.Close()
-
-	// The blob is read and its digest hashed on a goroutine of its own,
-	// ahead of the decompressor: inflating is the critical path of the
-	// pass, and the digest's SHA-256 would otherwise run inside it.
-	blob := newHashCounter(rc, l.Digest, &w.done, w.progress, w.total)
-	blobAhead := newReadahead(blob, blobBuffers, blobBufferSize)
-	defer blobAhead.Close() // after halt below: the decompressor reads from it
-	// in counts what the decompressor has taken, for the expansion ratio:
-	// the readahead's lead must not loosen the bomb check.
-	in := &consumedCounter{r: blobAhead}
-	br := bufio.NewReaderSize(in, 1<<16)
-	magic, _ := br.Peek(4)
-	comp := sniffCompression(magic)
-	lr.Compression = comp.String()
-
-	var stream io.Reader = br
-	var stop func()
-	halt := func() {
-		if stop != nil {
-			stop()
-			stop = nil
+	if pe := w.pendingErr; pe != nil {
+		w.pendingErr = nil
+		if pe.layer == l {
+			return lr, pe.err
 		}
 	}
-	defer halt()
-	// A blob that fails to decode may simply not be the blob the manifest
-	// names: then the digest mismatch is the error to report. The rest of
-	// the blob is read to tell (never after a limit: that may be a bomb).
-	corrupt := func(err error) error {
-		var le *LimitError
-		if l.Digest.Hex == "" || errors.As(err, &le) || ctx.Err() != nil {
-			return err
+	c := w.pending
+	w.pending = nil
+	if c == nil || c.layer != l {
+		var err error
+		if c, err = w.openChain(ctx, l); err != nil {
+			return lr, err
 		}
-		halt() // the decompressor no longer reads br
-		if _, rerr := io.Copy(io.Discard, br); rerr != nil {
-			return err
-		}
-		var de *DigestError
-		if _, verr := blob.verify(); errors.As(verr, &de) {
-			return fmt.Errorf("%w; decoding it failed: %w", de, err)
-		}
-		return err
 	}
-	switch comp {
-	case compGzip:
-		zr, err := kgzip.NewReader(br)
-		if err != nil {
-			return lr, corrupt(decompressErr(comp, err))
-		}
-		ra := newReadahead(zr, streamBuffers, streamBufferSize)
-		stream, stop = ra, ra.Close
-	case compZstd:
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<29), zstd.WithDecoderLowmem(true))
-		if err != nil {
-			return lr, fmt.Errorf("zstd: %w", err)
-		}
-		ra := newReadahead(zr, streamBuffers, streamBufferSize)
-		stream, stop = ra, func() { ra.Close(); zr.Close() }
+	defer c.close()
+	if next != nil {
+		// While this layer is walked, the next one inflates on the other
+		// core, into a spool (pass_prefetch.go).
+		w.prefetch(ctx, next)
 	}
+	lr.Compression = c.comp.String()
+	blob, br, in, comp := c.blob, c.br, c.in, c.comp
+	corrupt := func(err error) error { return c.corrupt(ctx, err) }
+	stream := c.reader()
 	// An uncompressed blob is its own tar stream: its digest is the diff ID
 	// and hashing it twice would only cost time.
 	diffID := l.DiffID
@@ -294,6 +280,116 @@ func (w *walker) layer(ctx context.Context, l *Layer) (LayerRead, error) {
 		l.Size = blob.n
 	}
 	return lr, nil
+}
+
+// chain is one layer's blob -> (digest) -> decompress pipeline, ready to
+// give the tar stream.
+type chain struct {
+	layer     *Layer
+	rc        io.ReadCloser
+	blob      *hashCounter
+	blobAhead *readahead
+	in        *consumedCounter
+	br        *bufio.Reader
+	comp      compression
+	stream    io.Reader
+	stop      func()
+	// spool, when set, holds the stream's first bytes, inflated ahead
+	// while the previous layer was walked (pass_prefetch.go).
+	spool *spool
+}
+
+// openChain opens l's blob and its decompressor.
+func (w *walker) openChain(ctx context.Context, l *Layer) (*chain, error) {
+	rc, err := l.open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening blob: %w", err)
+	}
+	c := &chain{layer: l, rc: rc}
+	// The blob is read and its digest hashed on a goroutine of its own,
+	// ahead of the decompressor: inflating is the critical path of the
+	// pass, and the digest's SHA-256 would otherwise run inside it.
+	c.blob = newHashCounter(rc, l.Digest, &w.done, w.progress, w.total)
+	c.blobAhead = newReadahead(c.blob, blobBuffers, blobBufferSize)
+	// in counts what the decompressor has taken, for the expansion ratio:
+	// the readahead's lead must not loosen the bomb check.
+	c.in = &consumedCounter{r: c.blobAhead}
+	c.br = bufio.NewReaderSize(c.in, 1<<16)
+	magic, _ := c.br.Peek(4)
+	c.comp = sniffCompression(magic)
+	c.stream = c.br
+	switch c.comp {
+	case compGzip:
+		zr, err := kgzip.NewReader(c.br)
+		if err != nil {
+			err = c.corrupt(ctx, decompressErr(c.comp, err))
+			c.close()
+			return nil, err
+		}
+		ra := newReadahead(zr, streamBuffers, streamBufferSize)
+		c.stream, c.stop = ra, ra.Close
+	case compZstd:
+		zr, err := zstd.NewReader(c.br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<29), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			c.close()
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		ra := newReadahead(zr, streamBuffers, streamBufferSize)
+		c.stream, c.stop = ra, func() { ra.Close(); zr.Close() }
+	}
+	return c, nil
+}
+
+// halt stops the decompressor (it no longer reads br).
+func (c *chain) halt() {
+	sp := c.spool
+	c.spool = nil
+	if sp != nil {
+		sp.stopProducer()
+	}
+	if c.stop != nil {
+		c.stop()
+		c.stop = nil
+	}
+	if sp != nil {
+		sp.release()
+	}
+}
+
+// close releases everything; the blob readahead goes after the
+// decompressor that reads from it.
+func (c *chain) close() {
+	c.halt()
+	c.blobAhead.Close()
+	c.rc.Close()
+}
+
+// reader is the layer's tar stream: the spooled part first, if any.
+func (c *chain) reader() io.Reader {
+	if c.spool != nil {
+		return c.spool
+	}
+	return c.stream
+}
+
+// corrupt decides what a decoding failure means. A blob that fails to
+// decode may simply not be the blob the manifest names: then the digest
+// mismatch is the error to report. The rest of the blob is read to tell
+// (never after a limit: that may be a bomb).
+func (c *chain) corrupt(ctx context.Context, err error) error {
+	var le *LimitError
+	if c.layer.Digest.Hex == "" || errors.As(err, &le) || ctx.Err() != nil {
+		return err
+	}
+	c.halt() // the decompressor no longer reads br
+	if _, rerr := io.Copy(io.Discard, c.br); rerr != nil {
+		return err
+	}
+	var de *DigestError
+	if _, verr := c.blob.verify(); errors.As(verr, &de) {
+		return fmt.Errorf("%w; decoding it failed: %w", de, err)
+	}
+	return err
 }
 
 func decompressErr(c compression, err error) error {

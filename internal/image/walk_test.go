@@ -3,6 +3,7 @@ package image_test
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -408,5 +409,55 @@ func BenchmarkWalkContent(b *testing.B) {
 			b.Fatal(err)
 		}
 		img.Close()
+	}
+}
+
+// hashVisitor records the order of layers and entries and a digest of
+// every file's bytes.
+type hashVisitor struct{ seen []string }
+
+func (v *hashVisitor) LayerStart(l *image.Layer) error {
+	v.seen = append(v.seen, fmt.Sprintf("layer %d", l.Index))
+	return nil
+}
+func (v *hashVisitor) Visit(e *image.Entry) bool { return e.Kind == image.KindFile }
+func (v *hashVisitor) Content(e *image.Entry, r io.Reader) error {
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return err
+	}
+	v.seen = append(v.seen, fmt.Sprintf("%d %s %x", e.Layer, e.Path, h.Sum(nil)))
+	return nil
+}
+
+// The next layer inflated ahead into a spool — all of it, a part of it
+// then the live stream, or not at all — gives the same walk: the same
+// order, the same bytes, the same layer results and the same tree.
+func TestPrefetchGivesTheSameWalk(t *testing.T) {
+	spec := imagetest.Spec{Layers: append(append([]imagetest.Layer{}, bigLayers.Layers...),
+		imagetest.Layer{Entries: []imagetest.Entry{{Name: "bin/.wh.b"}, {Name: "etc/conf", Body: []byte("v=1\n")}}},
+		imagetest.Layer{Comp: imagetest.Zstd, Entries: []imagetest.Entry{{Name: "opt/e", Size: 2 << 20}}},
+	)}
+	walk := func(prefetch int64) ([]string, []image.LayerRead, int) {
+		img := openBuilt(t, spec, image.OCIDir)
+		v := &hashVisitor{}
+		res, err := image.Walk(context.Background(), img, image.PassOptions{PrefetchBytes: prefetch}, v)
+		if err != nil {
+			t.Fatalf("prefetch %d: %v", prefetch, err)
+		}
+		return v.seen, res.Layers, res.Tree.Nodes()
+	}
+	wantSeen, wantLayers, wantNodes := walk(-1)
+	for _, p := range []int64{0, 64 << 10, 1} {
+		seen, ls, nodes := walk(p)
+		if d := cmp.Diff(wantSeen, seen); d != "" {
+			t.Errorf("prefetch %d: entries (-off +on):\n%s", p, d)
+		}
+		if d := cmp.Diff(wantLayers, ls); d != "" {
+			t.Errorf("prefetch %d: layers (-off +on):\n%s", p, d)
+		}
+		if nodes != wantNodes {
+			t.Errorf("prefetch %d: %d tree nodes, want %d", p, nodes, wantNodes)
+		}
 	}
 }

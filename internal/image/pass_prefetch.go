@@ -1,0 +1,195 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// DefaultPrefetchBytes bounds how much of the next layer the pass inflates
+// ahead, into a temporary file, while visitors work on the current one.
+//
+// Inflating is the pass's critical path and runs on one core per layer;
+// visitors must see layers in order, and memory must not grow with bytes
+// (DESIGN.md), so the next layer's tar stream is kept on disk, in a file
+// that is unlinked as soon as it is made: nothing is left behind, whatever
+// happens to the process, and no entry of the layer is ever extracted.
+// Page cache, not the process, holds what is read back soon.
+const DefaultPrefetchBytes = 1 << 30
+
+// prefetch opens the next layer's chain and starts inflating it into a
+// spool. A layer that fails to open here reports its error when the walk
+// reaches it.
+func (w *walker) prefetch(ctx context.Context, l *Layer) {
+	if w.spoolMax <= 0 || l.walk != nil {
+		return
+	}
+	c, err := w.openChain(ctx, l)
+	if err != nil {
+		// Reported when the walk reaches the layer, so errors keep their
+		// order (and a failing registry is not asked twice).
+		w.pendingErr = &pendingErr{layer: l, err: err}
+		return
+	}
+	if c.comp == compNone {
+		// Nothing to inflate: reading it ahead would only copy bytes.
+		c.close()
+		return
+	}
+	f, err := os.CreateTemp("", "redline-layer-*")
+	if err != nil {
+		c.close() // no spool: the layer streams as usual
+		return
+	}
+	os.Remove(f.Name())
+	s := &spool{f: f, src: c.stream, max: w.spoolMax, in: &c.in.n, ratio: w.lim.Ratio, exited: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	c.spool = s
+	go s.run()
+	w.pending = c
+}
+
+// spool is the next layer's tar stream, inflated ahead into an unlinked
+// file up to max bytes; its reader gives the file's bytes, then (when the
+// producer stopped at max, or could not write) the live stream.
+type spool struct {
+	f     *os.File
+	src   io.Reader
+	max   int64
+	in    interface{ Load() int64 } // compressed bytes the decompressor took
+	ratio int64
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	written int64  // bytes in f
+	pending []byte // read from src but not written (the file filled up)
+	end     bool   // src ended: err says how (nil at EOF)
+	err     error
+	live    bool // the producer stopped early: read src after the file
+	closed  bool
+	exited  chan struct{}
+
+	pos int64 // the reader's offset in f
+}
+
+// run is the producer.
+func (s *spool) run() {
+	defer close(s.exited)
+	buf := make([]byte, 1<<20)
+	for {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return
+		}
+		n, err := s.src.Read(buf)
+		if n > 0 {
+			m, werr := s.f.WriteAt(buf[:n], s.written)
+			s.mu.Lock()
+			s.written += int64(m)
+			if werr != nil {
+				// The disk is full, or the file cannot grow: keep what was
+				// read and let the reader go on from the live stream.
+				s.pending = append([]byte(nil), buf[m:n]...)
+				s.live = true
+				s.cond.Broadcast()
+				s.mu.Unlock()
+				return
+			}
+			// The same bomb guard the tar side applies, here where the
+			// bytes are made: a bomb must not fill the disk up to max.
+			if s.ratio > 0 && s.written > ratioGrace {
+				if comp := max(s.in.Load(), 1); s.written/comp > s.ratio {
+					s.end, s.err = true, &LimitError{Limit: fmt.Sprintf("expansion ratio (%d bytes from %d compressed: a decompression bomb?)", s.written, comp), Value: s.ratio, Flag: "--max-ratio"}
+					s.cond.Broadcast()
+					s.mu.Unlock()
+					return
+				}
+			}
+			s.cond.Broadcast()
+			full := s.written >= s.max
+			if full && err == nil {
+				s.live = true
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.end = true
+			if err != io.EOF {
+				s.err = err
+			}
+			s.cond.Broadcast()
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+// Read implements io.Reader for the walk.
+func (s *spool) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	s.mu.Lock()
+	for s.pos == s.written && !s.end && !s.live && !s.closed {
+		s.cond.Wait()
+	}
+	switch {
+	case s.pos < s.written:
+		n := min(int64(len(p)), s.written-s.pos)
+		s.mu.Unlock()
+		m, err := s.f.ReadAt(p[:n], s.pos)
+		s.pos += int64(m)
+		if err == io.EOF && m > 0 {
+			err = nil
+		}
+		return m, err
+	case s.closed:
+		s.mu.Unlock()
+		return 0, errReadaheadClosed
+	case s.end:
+		err := s.err
+		s.mu.Unlock()
+		if err == nil {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	// live: the producer has returned and no longer touches src.
+	s.mu.Unlock()
+	<-s.exited
+	if len(s.pending) > 0 {
+		n := copy(p, s.pending)
+		s.pending = s.pending[n:]
+		return n, nil
+	}
+	return s.src.Read(p)
+}
+
+// stopProducer marks the spool closed: the producer returns at its next
+// step (the caller then stops the decompressor, which unblocks a producer
+// waiting in src.Read), and readers get an error.
+func (s *spool) stopProducer() {
+	s.mu.Lock()
+	s.closed = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// release waits for the producer and frees the file.
+func (s *spool) release() {
+	<-s.exited
+	s.f.Close()
+}
+
+// pendingErr is the next layer's failure to open, kept for its turn.
+type pendingErr struct {
+	layer *Layer
+	err   error
+}
