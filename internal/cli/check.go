@@ -98,7 +98,7 @@ or an incomplete result (e.g. stale vulnerability data beyond the policy).`,
 	f.StringArrayVar(&o.Manifests, "manifest", nil, "Dockerfile, Kubernetes manifest or directory to lint with the image (repeatable)")
 	f.StringArrayVar(&o.To, "to", nil, "keep the built image here too (oci-dir:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF); repeatable")
 	f.StringVar(&o.Report, "report", "", "write report.json, report.sarif, sbom.cdx.json, sbom.spdx.json, vex.json (when there are findings) and report.html into DIR")
-	f.StringArrayVarP(&o.Outputs, "output", "o", nil, "output FORMAT[=PATH], repeatable: table (default), json, sarif, html")
+	f.StringArrayVarP(&o.Outputs, "output", "o", nil, "output FORMAT[=PATH], repeatable: table (default), json, sarif, html, cyclonedx-json, spdx-json, openvex")
 	f.BoolVar(&o.Fix, "fix", false, "apply the safe fixes (toolchain, go get of fixed modules, harden --write of manifests) and check again")
 	f.BoolVar(&o.NoSource, "no-source", false, "skip source reachability (govulncheck's call graph) for a package")
 	f.BoolVar(&o.NoRebuild, "no-rebuild", false, "skip the second build that proves reproducibility")
@@ -107,7 +107,7 @@ or an incomplete result (e.g. stale vulnerability data beyond the policy).`,
 	return cmd
 }
 
-var checkFormats = []string{"table", "json", "sarif", "html"}
+var checkFormats = []string{"table", "json", "sarif", "html", "cyclonedx-json", "spdx-json", "openvex"}
 
 // RunCheck is `redline check`.
 func RunCheck(ctx context.Context, env *Env, g *global, o *CheckOptions, target string) error {
@@ -167,6 +167,15 @@ func RunCheck(ctx context.Context, env *Env, g *global, o *CheckOptions, target 
 			return checkSARIF(w, res)
 		case "html":
 			return report.CheckHTML(w, res)
+		case "cyclonedx-json":
+			return encode.CycloneDXJSON(w, res.Inventory)
+		case "spdx-json":
+			return encode.SPDXJSON(w, res.Inventory)
+		case "openvex":
+			if len(res.Vulnerabilities.Findings) == 0 {
+				return errors.New("-o openvex: no findings to state (OpenVEX needs a statement)")
+			}
+			return vex.Write(w, res.Vulnerabilities.Findings, productOf(res.Vulnerabilities), vex.WriteOptions{Timestamp: res.Created})
 		}
 		return report.CheckSummary(w, res, report.CheckOptions{Color: env.IsTerminal && env.Getenv("NO_COLOR") == "", ReportDir: o.Report})
 	})
