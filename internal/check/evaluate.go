@@ -222,8 +222,7 @@ func (r *run) policyName() string {
 // findings that cross the line.
 func (r *run) vulnActions(lr policy.LineResult) []Action {
 	crossing := map[string]bool{}
-	for _, it := range lr.Items {
-		id, _, _ := strings.Cut(it, " ")
+	for _, id := range lr.IDs {
 		crossing[id] = true
 	}
 	r.res.crossingIDs = crossing
@@ -277,8 +276,7 @@ func (r *run) vulnActions(lr policy.LineResult) []Action {
 // lintActions names each crossing lint finding's fix with its place.
 func (r *run) lintActions(lr policy.LineResult) []Action {
 	want := map[string]bool{}
-	for _, it := range lr.Items {
-		id, _, _ := strings.Cut(it, " ")
+	for _, id := range lr.IDs {
 		want[id] = true
 	}
 	var out []Action

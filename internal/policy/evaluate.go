@@ -43,9 +43,12 @@ type LineResult struct {
 	// people ("3.1 MiB", "≤ 6.4 MiB (binary+1MiB)").
 	Value string `json:"value"`
 	Limit string `json:"limit"`
-	// Items name what crosses the line (advisory IDs, rule IDs with
-	// their place, paths, capabilities).
+	// Items name what crosses the line, for people (advisory IDs with
+	// the component, rule IDs with their place, paths, capabilities); IDs
+	// are the distinct identifiers among them, for tools: advisory IDs,
+	// rule IDs, paths, capability names, waiver positions.
 	Items []string `json:"items,omitempty"`
+	IDs   []string `json:"ids,omitempty"`
 	// Waivers name the waivers that applied.
 	Waivers []string `json:"waivers,omitempty"`
 	Note    string   `json:"note,omitempty"`
@@ -186,6 +189,7 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 	// vulnerabilities
 	{
 		v := l.Vulnerabilities
+		var ids []string
 		minReach := map[string]int{"called": 3, "imported": 2, "required": 1, "any": 1}[v.Reachability]
 		minSev := vuln.SeverityRank(v.Severity)
 		var items []string
@@ -201,8 +205,9 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 				continue
 			}
 			items = append(items, fmt.Sprintf("%s %s@%s (%s)", f.ID, f.Component.Name, f.Component.Version, f.Reach))
+			ids = append(ids, f.ID)
 		}
-		items = dedupe(items)
+		items, ids = dedupe(items), dedupe(ids)
 		at := v.Reachability
 		if at != "any" {
 			at = "≥ " + at
@@ -211,12 +216,12 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 		if v.Severity != "low" {
 			sev = ", severity ≥ " + v.Severity
 		}
-		lr := LineResult{Line: LineVulnerabilities, Value: fmt.Sprintf("%d %s", len(items), plural(len(items), "finding", "findings")), Limit: fmt.Sprintf("0 at %s%s", at, sev), Items: items}
+		lr := LineResult{Line: LineVulnerabilities, Value: fmt.Sprintf("%d %s", len(items), plural(len(items), "finding", "findings")), Limit: fmt.Sprintf("0 at %s%s", at, sev), Items: items, IDs: ids}
 		lr.Waivers = w.itemsUsed(LineVulnerabilities)
 		add(lr, len(items) > 0)
 	}
 	// lint and the lines that own rules
-	byLine := map[string][]string{}
+	byLine, idsOf := map[string][]string{}, map[string][]string{}
 	minLint, _ := rule.ParseSeverity(l.Lint.Severity)
 	for _, f := range m.Lint {
 		if f.Suppressed != nil {
@@ -236,10 +241,11 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 			continue
 		}
 		byLine[line] = append(byLine[line], lintItem(f))
+		idsOf[line] = append(idsOf[line], f.Rule)
 	}
 	{
 		items := dedupe(byLine[LineLint])
-		lr := LineResult{Line: LineLint, Value: fmt.Sprintf("%d %s", len(items), plural(len(items), "finding", "findings")), Limit: "0 at ≥ " + l.Lint.Severity, Items: items, Waivers: w.itemsUsed(LineLint)}
+		lr := LineResult{Line: LineLint, Value: fmt.Sprintf("%d %s", len(items), plural(len(items), "finding", "findings")), Limit: "0 at ≥ " + l.Lint.Severity, Items: items, IDs: dedupe(idsOf[LineLint]), Waivers: w.itemsUsed(LineLint)}
 		add(lr, len(items) > 0)
 	}
 	// user
@@ -253,7 +259,7 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 		if m.UID == 0 && len(items) == 0 {
 			items = []string{"the image runs as root"}
 		}
-		add(LineResult{Line: LineUser, Value: val, Limit: "non-root, numeric", Items: items, Waivers: w.itemsUsed(LineUser)}, crossed)
+		add(LineResult{Line: LineUser, Value: val, Limit: "non-root, numeric", Items: items, IDs: dedupe(idsOf[LineUser]), Waivers: w.itemsUsed(LineUser)}, crossed)
 	}
 	// capabilities
 	{
@@ -264,6 +270,7 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 			if err != nil || !allowed.Has(cp) {
 				if !w.item(LineCapabilities, c) {
 					items = append(items, "file capability "+c+" on "+m.BinaryPath)
+					idsOf[LineCapabilities] = append(idsOf[LineCapabilities], c)
 				}
 			}
 		}
@@ -271,7 +278,7 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 		if len(m.FileCaps) > 0 {
 			val = strings.Join(m.FileCaps, ",")
 		}
-		add(LineResult{Line: LineCapabilities, Value: val, Limit: "within [" + allowed.String() + "]", Items: items, Waivers: w.itemsUsed(LineCapabilities)}, len(items) > 0)
+		add(LineResult{Line: LineCapabilities, Value: val, Limit: "within [" + allowed.String() + "]", Items: items, IDs: dedupe(idsOf[LineCapabilities]), Waivers: w.itemsUsed(LineCapabilities)}, len(items) > 0)
 	}
 	// shell
 	{
@@ -281,7 +288,7 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 		if len(items) > 0 {
 			val = strings.Join(items, ", ")
 		}
-		add(LineResult{Line: LineShell, Value: val, Limit: "no shell", Items: items, Waivers: w.itemsUsed(LineShell)}, len(items) > 0)
+		add(LineResult{Line: LineShell, Value: val, Limit: "no shell", Items: items, IDs: items, Waivers: w.itemsUsed(LineShell)}, len(items) > 0)
 	}
 	// reproducible
 	{
@@ -317,7 +324,7 @@ func Evaluate(p *Policy, m *Measurements, now time.Time) *Evaluation {
 	// godebug
 	{
 		items := dedupe(byLine[LineGODEBUG])
-		add(LineResult{Line: LineGODEBUG, Value: fmt.Sprintf("%d weakened %s", len(items), plural(len(items), "default", "defaults")), Limit: "no security default weaker than the toolchain's", Items: items, Waivers: w.itemsUsed(LineGODEBUG)}, len(items) > 0)
+		add(LineResult{Line: LineGODEBUG, Value: fmt.Sprintf("%d weakened %s", len(items), plural(len(items), "default", "defaults")), Limit: "no security default weaker than the toolchain's", Items: items, IDs: dedupe(idsOf[LineGODEBUG]), Waivers: w.itemsUsed(LineGODEBUG)}, len(items) > 0)
 	}
 	// toolchain
 	{

@@ -306,7 +306,7 @@ func TestVulnerabilityGates(t *testing.T) {
 	p := Default()
 	p.Lines.Vulnerabilities.Reachability = "any"
 	got := status(Evaluate(p, m, now), LineVulnerabilities)
-	if got.Status != Fail || len(got.Items) != 2 {
+	if got.Status != Fail || len(got.Items) != 2 || strings.Join(got.IDs, ",") != "A,B" {
 		t.Errorf("any: %+v", got)
 	}
 	p.Lines.Vulnerabilities.Severity = "high"
@@ -383,7 +383,7 @@ func TestLintLineSkipsClaimedAndLowFindings(t *testing.T) {
 	p := Default()
 	p.Lines.Lint.Severity = "medium"
 	got := status(Evaluate(p, m, now), LineLint)
-	if got.Status != Fail || len(got.Items) != 1 || !strings.HasPrefix(got.Items[0], "RL-K8S-013") {
+	if got.Status != Fail || len(got.Items) != 1 || !strings.HasPrefix(got.Items[0], "RL-K8S-013") || strings.Join(got.IDs, ",") != "RL-K8S-013" {
 		t.Errorf("medium: %+v", got)
 	}
 }
