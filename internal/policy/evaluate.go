@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"go/version"
 	"slices"
 	"strings"
 	"time"
@@ -470,34 +471,17 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// CompareGo orders Go releases "go1.26.8" < "go1.27.3" (release
-// candidates before their release).
+// CompareGo orders Go releases, "go1.26.8" < "go1.27.3", release
+// candidates before their release (go/version's order). A bare "go1.N"
+// names the release go1.N.0, as Go named releases before 1.21 and as a
+// policy pin means it.
 func CompareGo(a, b string) int {
-	pa, pb := goParts(a), goParts(b)
-	for i := range pa {
-		if pa[i] != pb[i] {
-			if pa[i] < pb[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
+	return version.Compare(releaseName(a), releaseName(b))
 }
 
-func goParts(v string) [4]int {
-	v = strings.TrimPrefix(v, "go")
-	var out [4]int
-	out[3] = 1 << 20 // a release sorts after its candidates
-	for _, pre := range []string{"rc", "beta"} {
-		if i := strings.Index(v, pre); i >= 0 {
-			fmt.Sscanf(v[i+len(pre):], "%d", &out[3])
-			v = v[:i]
-		}
+func releaseName(v string) string {
+	if version.IsValid(v) && version.Lang(v) == v {
+		return v + ".0"
 	}
-	parts := strings.SplitN(v, ".", 3)
-	for i, p := range parts {
-		fmt.Sscanf(p, "%d", &out[i])
-	}
-	return out
+	return v
 }

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/version"
 	"io"
 	"net/url"
 	"os"
@@ -27,7 +28,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -230,22 +230,10 @@ var runEngineCommand = func(ctx context.Context, env, args []string, stdout, std
 const fallbackEngineVersion = "v1.9.0"
 
 // newerMinor reports whether Go release a is of a newer minor line than b
-// ("go1.27.3" vs "go1.26.8"); unknown forms are not newer.
+// ("go1.27.3" vs "go1.26.8"); unknown forms (a devel toolchain) are not
+// newer.
 func newerMinor(a, b string) bool {
-	minor := func(v string) int {
-		v = strings.TrimPrefix(v, "go1.")
-		end := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
-		if end >= 0 {
-			v = v[:end]
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	ma, mb := minor(a), minor(b)
-	return ma >= 0 && mb >= 0 && ma > mb
+	return version.IsValid(a) && version.IsValid(b) && version.Compare(version.Lang(a), version.Lang(b)) > 0
 }
 
 // goEnvVars are the go command settings that change the analysis.
