@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -211,7 +212,7 @@ func (r *run) run() error {
 			return err
 		}
 		if !o.NoRebuild && r.pol.Lines.Reproducible.Level != policy.Off {
-			rebuild = r.startRebuild(built)
+			rebuild = r.startRebuild()
 		}
 		t = built
 	}
@@ -288,22 +289,10 @@ func (r *run) toolchain() string {
 	// go.mod's toolchain line, which GOTOOLCHAIN=local (this machine's
 	// default) ignores, is honoured when it asks for a newer Go: that is
 	// what --fix writes when there is no policy pin.
-	if tc := goModToolchain(r.pkgDir); tc != "" && policy.CompareGo(tc, localGo()) > 0 {
+	if tc := goModToolchain(r.pkgDir); tc != "" && policy.CompareGo(tc, runtime.Version()) > 0 {
 		return tc
 	}
 	return ""
-}
-
-func (r *run) environ() []string {
-	env := r.o.Environ
-	if env == nil {
-		env = os.Environ()
-	}
-	env = slices.Clone(env)
-	if tc := r.toolchain(); tc != "" {
-		env = append(env, "GOTOOLCHAIN="+tc)
-	}
-	return env
 }
 
 func (r *run) buildOptions(to []build.Destination, attach bool) build.Options {
@@ -374,7 +363,7 @@ func (rb *rebuildResult) wait() { rb.wg.Wait() }
 
 // startRebuild builds the package again, into its own layout, while the
 // pass runs; the line holds when the digests agree.
-func (r *run) startRebuild(first image.Target) *rebuildResult {
+func (r *run) startRebuild() *rebuildResult {
 	rb := &rebuildResult{}
 	want := r.res.Build.Digest
 	rb.wg.Add(1)
@@ -595,12 +584,6 @@ func moduleRoot(dir string) string {
 		}
 		d = parent
 	}
-}
-
-func sameDir(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	bb, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && aa == bb
 }
 
 // baseline measures the slimming against the policy's (or --baseline)

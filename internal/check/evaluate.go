@@ -3,7 +3,6 @@ package check
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -358,6 +357,3 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-
-// localGo is the release this binary was built with, for messages.
-var localGo = runtime.Version

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/redline-go/redline/internal/caps"
+	"github.com/redline-go/redline/internal/layers"
 )
 
 // FileName is the policy file looked up next to a package and in the
@@ -772,15 +773,12 @@ func ParseSize(s string) (SizeLine, error) {
 	return out, nil
 }
 
+// bytesOf reads a size in the forms the schema allows (1MiB, 500KB,
+// 2048B) with the units layers.ParseBytes gives them.
 func bytesOf(s string) (int64, error) {
-	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
+	s = strings.TrimSpace(s)
+	if !sizeRE.MatchString(s) {
 		return 0, fmt.Errorf("%q: want a size such as 1MiB, 500KB or 2048B", s)
 	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q: %v", s, err)
-	}
-	mult := map[string]float64{"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[m[2]]
-	return int64(f * mult), nil
+	return layers.ParseBytes(s)
 }
