@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/redline-go/redline/internal/lint"
+	"github.com/redline-go/redline/internal/lint/edit"
 	"github.com/redline-go/redline/internal/policy"
 )
 
@@ -96,11 +97,7 @@ func hardenFile(ctx context.Context, file string, r *Result) (Fixed, error) {
 	if !h.Changed() {
 		return Fixed{}, errors.New("harden found nothing it can rewrite")
 	}
-	fi, err := os.Stat(file)
-	if err != nil {
-		return Fixed{}, err
-	}
-	if err := writeAtomic(file, h.New, fi.Mode().Perm()); err != nil {
+	if err := edit.WriteKeepingMode(file, h.New); err != nil {
 		return Fixed{}, err
 	}
 	return Fixed{Command: "redline harden --write " + file, Files: []string{file}, Note: fmt.Sprintf("%d edits", len(h.Edits))}, nil
@@ -129,11 +126,7 @@ func setPolicyToolchain(path, to string) (Fixed, error) {
 	}
 	tok := firstToken(l[col:])
 	lines[n.Line-1] = l[:col] + to + l[col+len(tok):]
-	fi, err := os.Stat(path)
-	if err != nil {
-		return Fixed{}, err
-	}
-	if err := writeAtomic(path, []byte(strings.Join(lines, "")), fi.Mode().Perm()); err != nil {
+	if err := edit.WriteKeepingMode(path, []byte(strings.Join(lines, ""))); err != nil {
 		return Fixed{}, err
 	}
 	return Fixed{Command: fmt.Sprintf("set build.toolchain: %s in %s", to, path), Files: []string{path}, Note: "was " + n.Value}, nil
@@ -182,28 +175,6 @@ func goCommand(ctx context.Context, dir string, environ []string, args ...string
 		return Fixed{}, fmt.Errorf("go %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return Fixed{Command: "go " + strings.Join(args, " "), Files: []string{filepath.Join(dir, "go.mod")}}, nil
-}
-
-func writeAtomic(path string, b []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // goModToolchain returns the toolchain line of the module holding dir.

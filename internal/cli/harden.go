@@ -2,9 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -105,7 +102,7 @@ func RunHarden(ctx context.Context, env *Env, g *global, o *HardenOptions, arg s
 		log.Warn("not fixed: "+f.Message, "rule", f.Rule, "at", f.Location.String(), "why", how)
 	}
 	if o.Write && h.Changed() {
-		if err := writeKeepingMode(file, h.New); err != nil {
+		if err := edit.WriteKeepingMode(file, h.New); err != nil {
 			return err
 		}
 		log.Info("written", "file", h.File, "fixed", len(h.Before)-len(h.After))
@@ -123,36 +120,4 @@ func numericID(s string) bool {
 		}
 	}
 	return true
-}
-
-// writeKeepingMode replaces path atomically (a temporary file beside it and
-// a rename), keeping its permission bits.
-func writeKeepingMode(path string, data []byte) (err error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".harden-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Chmod(fi.Mode().Perm()); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
