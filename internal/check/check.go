@@ -521,7 +521,7 @@ type moduleLint struct {
 
 func (r *run) startModuleLint() *moduleLint {
 	m := &moduleLint{done: make(chan struct{})}
-	root := moduleRoot(r.pkgDir)
+	root := inventory.ModuleRoot(r.pkgDir)
 	if root == "" {
 		close(m.done)
 		return m
@@ -567,23 +567,6 @@ func (m *moduleLint) mergeInto(res *Result) error {
 	rule.Sort(l.Findings)
 	l.Summarize()
 	return nil
-}
-
-func moduleRoot(dir string) string {
-	d, err := filepath.Abs(dir)
-	if err != nil {
-		return ""
-	}
-	for {
-		if fi, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && fi.Mode().IsRegular() {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return ""
-		}
-		d = parent
-	}
 }
 
 // baseline measures the slimming against the policy's (or --baseline)

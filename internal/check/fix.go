@@ -15,6 +15,7 @@ import (
 	"github.com/redline-go/redline/internal/lint"
 	"github.com/redline-go/redline/internal/lint/edit"
 	"github.com/redline-go/redline/internal/policy"
+	"github.com/redline-go/redline/internal/sbom/inventory"
 )
 
 // RunFix checks, applies the actions --fix can apply safely (the Go
@@ -58,9 +59,9 @@ func RunFix(ctx context.Context, o Options) (*Result, error) {
 			to := strings.Fields(strings.TrimPrefix(a.Command, "set build.toolchain: "))[0]
 			f, err = setPolicyToolchain(pol.Path, to)
 		case strings.HasPrefix(a.Command, "go mod edit -toolchain="), strings.HasPrefix(a.Command, "go mod edit -go="):
-			f, err = goCommand(ctx, moduleRoot(dir), o.Environ, "mod", "edit", strings.TrimPrefix(a.Command, "go mod edit "))
+			f, err = goCommand(ctx, inventory.ModuleRoot(dir), o.Environ, "mod", "edit", strings.TrimPrefix(a.Command, "go mod edit "))
 		case strings.HasPrefix(a.Command, "go get "):
-			f, err = goCommand(ctx, moduleRoot(dir), o.Environ, strings.Fields(strings.TrimPrefix(a.Command, "go "))...)
+			f, err = goCommand(ctx, inventory.ModuleRoot(dir), o.Environ, strings.Fields(strings.TrimPrefix(a.Command, "go "))...)
 		default:
 			fr.Skipped = append(fr.Skipped, Fixed{Title: a.Title, Command: a.Command, Note: "not applied automatically"})
 			continue
@@ -179,7 +180,7 @@ func goCommand(ctx context.Context, dir string, environ []string, args ...string
 
 // goModToolchain returns the toolchain line of the module holding dir.
 func goModToolchain(dir string) string {
-	root := moduleRoot(dir)
+	root := inventory.ModuleRoot(dir)
 	if root == "" {
 		return ""
 	}

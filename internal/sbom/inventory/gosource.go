@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/redline-go/redline/internal/sbom"
@@ -137,4 +139,23 @@ func GoSource(ctx context.Context, dir string, run GoRunner) (*sbom.SBOM, error)
 	}
 	s.Sort()
 	return s, nil
+}
+
+// ModuleRoot returns the absolute directory of the go.mod at or above dir
+// (the module a package directory belongs to), or "" when there is none.
+func ModuleRoot(dir string) string {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for {
+		if fi, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && fi.Mode().IsRegular() {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
 }

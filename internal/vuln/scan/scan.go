@@ -410,20 +410,14 @@ func upgradeSafety(r *vuln.Result, s *sbom.SBOM, table func(path string) *gosym.
 // packageOfModule finds the module above a directory without a go.mod:
 // its root and the directory's path relative to it.
 func packageOfModule(dir string) (root, rel string, ok bool) {
-	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-		return "", "", false
-	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", "", false
 	}
-	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && fi.Mode().IsRegular() {
-			rel, err := filepath.Rel(d, abs)
-			return d, rel, err == nil
-		}
-		if filepath.Dir(d) == d {
-			return "", "", false
-		}
+	root = inventory.ModuleRoot(abs)
+	if root == "" || root == abs {
+		return "", "", false
 	}
+	rel, err = filepath.Rel(root, abs)
+	return root, rel, err == nil
 }
