@@ -151,11 +151,8 @@ func CheckSummary(w io.Writer, r *check.Result, o CheckOptions) error {
 		}
 	}
 	out = append(out, tail...)
-	ew := &errWriter{w: w}
-	for _, l := range out {
-		fmt.Fprintln(ew, l)
-	}
-	return ew.err
+	_, err := io.WriteString(w, strings.Join(out, "\n")+"\n")
+	return err
 }
 
 func countActive(ls []policy.LineResult) int {
@@ -173,19 +170,4 @@ func pad(s string, width int) string {
 		return s + strings.Repeat(" ", width-n)
 	}
 	return s
-}
-
-// errWriter keeps the first write error so a renderer checks once.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
 }
