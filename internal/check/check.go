@@ -465,6 +465,7 @@ func (r *run) pass(img *image.Image) error {
 	done = r.step("lint image")
 	r.res.imageLint = lp.Finish(img, wres)
 	r.res.facts = lp.Facts()
+	r.res.Lint = r.res.imageLint // the manifests' lint, when it runs, includes it
 	done()
 	r.summarise(img, wres, s)
 	return nil
@@ -555,17 +556,16 @@ func (m *moduleLint) mergeInto(res *Result) error {
 	if m.rep == nil {
 		return nil
 	}
-	if res.Lint == nil {
-		res.Lint = m.rep
-		return nil
-	}
-	l := res.Lint
-	l.Targets = append(l.Targets, m.rep.Targets...)
-	l.Findings = append(l.Findings, m.rep.Findings...)
-	l.Warnings = append(l.Warnings, m.rep.Warnings...)
-	l.Notes = append(l.Notes, m.rep.Notes...)
+	// A new report: res.Lint may be the image's own, which --fix hands
+	// back to lint as the walked image's findings.
+	l := *res.Lint
+	l.Targets = slices.Concat(l.Targets, m.rep.Targets)
+	l.Findings = slices.Concat(l.Findings, m.rep.Findings)
+	l.Warnings = slices.Concat(l.Warnings, m.rep.Warnings)
+	l.Notes = slices.Concat(l.Notes, m.rep.Notes)
 	rule.Sort(l.Findings)
 	l.Summarize()
+	res.Lint = &l
 	return nil
 }
 
@@ -704,16 +704,7 @@ func composition(t *image.Tree, s *sbom.SBOM) []Component {
 }
 
 // allLint is every lint finding: the image's and the manifests'.
-func (r *run) allLint() []rule.Finding {
-	if r.res.Lint != nil {
-		return r.res.Lint.Findings
-	}
-	if r.res.imageLint != nil {
-		r.res.Lint = r.res.imageLint
-		return r.res.imageLint.Findings
-	}
-	return nil
-}
+func (r *run) allLint() []rule.Finding { return r.res.Lint.Findings }
 
 func buildCaps(cs []caps.Cap) []build.Capability {
 	var out []build.Capability

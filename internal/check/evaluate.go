@@ -93,9 +93,6 @@ func (r *run) measurements() *policy.Measurements {
 
 // evaluate holds the result against the policy and derives the actions.
 func (r *run) evaluate() {
-	if r.res.Lint == nil {
-		r.allLint()
-	}
 	ev := policy.Evaluate(r.pol, r.measurements(), r.now())
 	r.res.Verdict, r.res.Lines, r.res.Incomplete = ev.Verdict, ev.Lines, ev.Incomplete
 	r.res.Actions = r.actions(ev)
