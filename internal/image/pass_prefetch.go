@@ -33,22 +33,19 @@ func (w *walker) prefetch(ctx context.Context, l *Layer) {
 		w.pendingErr = &pendingErr{layer: l, err: err}
 		return
 	}
+	w.pending = c
 	if c.comp == compNone {
-		// Nothing to inflate: reading it ahead would only copy bytes.
-		c.close()
-		return
+		return // nothing to inflate: spooling would only copy bytes
 	}
 	f, err := os.CreateTemp("", "redline-layer-*")
 	if err != nil {
-		c.close() // no spool: the layer streams as usual
-		return
+		return // no spool: the layer streams as usual, from the open chain
 	}
 	os.Remove(f.Name())
 	s := &spool{f: f, src: c.stream, max: w.spoolMax, in: &c.in.n, ratio: w.lim.Ratio, exited: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	c.spool = s
 	go s.run()
-	w.pending = c
 }
 
 // spool is the next layer's tar stream, inflated ahead into an unlinked
