@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/redline-go/redline/internal/check"
-	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/lint"
 	"github.com/redline-go/redline/internal/policy"
 	"github.com/redline-go/redline/internal/report"
@@ -306,4 +305,3 @@ func (s *stepper) done() {
 	}
 }
 
-var _ = image.Walk
