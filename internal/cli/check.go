@@ -304,4 +304,3 @@ func (s *stepper) done() {
 		fmt.Fprintf(s.env.Stderr, "\r%s\r", strings.Repeat(" ", 60))
 	}
 }
-
