@@ -11,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redline-go/redline/internal/build"
@@ -104,7 +103,7 @@ type run struct {
 	pol    *policy.Policy
 	pkgDir string
 	tmp    string
-	src    *sourceScan
+	src    *task[*vuln.Result]
 }
 
 // sourceVEX attaches the source analysis to images kept with --to, as
@@ -201,9 +200,9 @@ func (r *run) run() error {
 	}
 	r.res.Policy = PolicyInfo{Path: polPath, Toolchain: r.pol.Build.Toolchain, Waivers: len(r.pol.Waivers)}
 
-	var rebuild *rebuildResult
+	var rebuild *task[reproduction]
 	var img *image.Image
-	var mod *moduleLint
+	var mod *task[*rule.Report]
 	if r.pkgDir != "" {
 		r.src = r.startSource()
 		mod = r.startModuleLint()
@@ -237,9 +236,9 @@ func (r *run) run() error {
 	}
 	if rebuild != nil {
 		done := r.step("reproducibility")
-		rebuild.wait()
+		rp, _ := rebuild.wait()
 		done()
-		r.res.reproducible, r.res.reproNote = rebuild.same, rebuild.note
+		r.res.reproducible, r.res.reproNote = rp.same, rp.note
 	}
 	if err := r.baseline(); err != nil {
 		return err
@@ -249,7 +248,7 @@ func (r *run) run() error {
 	}
 	if mod != nil {
 		done := r.step("lint module")
-		err := mod.mergeInto(r.res)
+		err := r.mergeModuleLint(mod.wait())
 		done()
 		if err != nil {
 			return err
@@ -352,80 +351,83 @@ func (r *run) build() (image.Target, error) {
 	return image.Target{Scheme: image.OCIDir, Value: layout}, nil
 }
 
-// rebuildResult is the second build of the reproducibility line.
-type rebuildResult struct {
-	wg   sync.WaitGroup
+// task is work started in the background (beside the build or the pass)
+// whose result the loop collects when it needs it.
+type task[T any] struct {
+	done chan struct{}
+	v    T
+	err  error
+}
+
+func start[T any](f func() (T, error)) *task[T] {
+	t := &task[T]{done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		t.v, t.err = f()
+	}()
+	return t
+}
+
+// ready is a task with its result already known.
+func ready[T any](v T, err error) *task[T] {
+	t := &task[T]{done: make(chan struct{}), v: v, err: err}
+	close(t.done)
+	return t
+}
+
+func (t *task[T]) wait() (T, error) {
+	<-t.done
+	return t.v, t.err
+}
+
+// reproduction is the second build of the reproducible line: same is nil
+// when it could not be made, note says why or what was compared.
+type reproduction struct {
 	same *bool
 	note string
 }
 
-func (rb *rebuildResult) wait() { rb.wg.Wait() }
-
 // startRebuild builds the package again, into its own layout, while the
 // pass runs; the line holds when the digests agree.
-func (r *run) startRebuild() *rebuildResult {
-	rb := &rebuildResult{}
+func (r *run) startRebuild() *task[reproduction] {
 	want := r.res.Build.Digest
-	rb.wg.Add(1)
-	go func() {
-		defer rb.wg.Done()
+	return start(func() (reproduction, error) {
 		d, err := build.ParseDestination("oci-dir:" + filepath.Join(r.tmp, "rebuild"))
 		if err != nil {
-			rb.note = err.Error()
-			return
+			return reproduction{note: err.Error()}, nil
 		}
 		b, err := build.New(r.buildOptions([]build.Destination{d}, false))
 		if err != nil {
-			rb.note = "rebuild: " + err.Error()
-			return
+			return reproduction{note: "rebuild: " + err.Error()}, nil
 		}
 		defer b.Close()
 		br, err := b.Build(r.ctx)
 		if err != nil {
-			rb.note = "rebuild failed: " + err.Error()
-			return
+			return reproduction{note: "rebuild failed: " + err.Error()}, nil
 		}
 		same := br.Digest == want
-		rb.same = &same
 		if !same {
-			rb.note = fmt.Sprintf("first build %s, second %s", want, br.Digest)
-		} else {
-			rb.note = "built twice: " + want
+			return reproduction{same: &same, note: fmt.Sprintf("first build %s, second %s", want, br.Digest)}, nil
 		}
-	}()
-	return rb
+		return reproduction{same: &same, note: "built twice: " + want}, nil
+	})
 }
 
-// sourceScan is the govulncheck-engine scan of the package's module,
-// run while the image builds.
-type sourceScan struct {
-	done chan struct{}
-	res  *vuln.Result
-	err  error
-}
-
-func (s *sourceScan) wait() (*vuln.Result, error) {
-	<-s.done
-	return s.res, s.err
-}
-
-func (r *run) startSource() *sourceScan {
-	s := &sourceScan{done: make(chan struct{})}
+// startSource runs govulncheck's engine on the package while the image
+// builds.
+func (r *run) startSource() *task[*vuln.Result] {
 	if r.o.NoSource {
-		s.err = errSkipped
-		close(s.done)
-		return s
+		return ready[*vuln.Result](nil, errSkipped)
 	}
 	env := []string{}
 	if tc := r.toolchain(); tc != "" {
 		env = append(env, "GOTOOLCHAIN="+tc)
 	}
 	so := scan.Options{DB: r.o.DB, GoEnv: env, SourceCacheDir: r.o.SourceCacheDir, Logger: r.log, Now: r.o.Now}
-	go func() {
-		defer close(s.done)
-		s.res, _, s.err = scan.Target(r.ctx, image.Target{Scheme: image.GoSource, Value: r.pkgDir}, so)
-	}()
-	return s
+	return start(func() (*vuln.Result, error) {
+		res, _, err := scan.Target(r.ctx, image.Target{Scheme: image.GoSource, Value: r.pkgDir}, so)
+		return res, err
+	})
 }
 
 var errSkipped = errors.New("skipped (--no-source)")
@@ -511,61 +513,44 @@ func (r *run) lintManifests(img *image.Image) error {
 	return nil
 }
 
-// moduleLint lints the Go module holding the package (go.sum, GOPROXY
-// settings, unused requirements — `go list` of the whole module) while the
-// image builds: it needs nothing from the image.
-type moduleLint struct {
-	done chan struct{}
-	rep  *rule.Report
-	err  error
-}
-
-func (r *run) startModuleLint() *moduleLint {
-	m := &moduleLint{done: make(chan struct{})}
+// startModuleLint lints the Go module holding the package (go.sum,
+// GOPROXY settings, unused requirements — `go list` of the whole module)
+// while the image builds: it needs nothing from the image.
+func (r *run) startModuleLint() *task[*rule.Report] {
 	root := inventory.ModuleRoot(r.pkgDir)
 	if root == "" {
-		close(m.done)
-		return m
+		return ready[*rule.Report](nil, nil)
 	}
 	lo := r.lintOptions()
 	if lo.Go.Verify == nil {
-		cache := r.o.SourceCacheDir
-		if cache == "" {
-			if d, err := os.UserCacheDir(); err == nil {
-				cache = filepath.Join(d, "redline")
-			}
-		}
-		lo.Go.Verify = gomod.CachedVerify(cache)
+		lo.Go.Verify = gomod.CachedVerify(scan.CacheDir(r.o.SourceCacheDir))
 	}
-	go func() {
-		defer close(m.done)
-		m.rep, m.err = lint.Run(r.ctx, []string{"go:" + root}, lo)
-	}()
-	return m
+	return start(func() (*rule.Report, error) {
+		return lint.Run(r.ctx, []string{"go:" + root}, lo)
+	})
 }
 
-// mergeInto adds the module's findings to the check's lint report.
-func (m *moduleLint) mergeInto(res *Result) error {
-	<-m.done
-	if m.err != nil {
-		if errors.Is(m.err, lint.ErrNothing) {
+// mergeModuleLint adds the module's findings to the check's lint report.
+func (r *run) mergeModuleLint(rep *rule.Report, err error) error {
+	if err != nil {
+		if errors.Is(err, lint.ErrNothing) {
 			return nil
 		}
-		return m.err
+		return err
 	}
-	if m.rep == nil {
+	if rep == nil {
 		return nil
 	}
 	// A new report: res.Lint may be the image's own, which --fix hands
 	// back to lint as the walked image's findings.
-	l := *res.Lint
-	l.Targets = slices.Concat(l.Targets, m.rep.Targets)
-	l.Findings = slices.Concat(l.Findings, m.rep.Findings)
-	l.Warnings = slices.Concat(l.Warnings, m.rep.Warnings)
-	l.Notes = slices.Concat(l.Notes, m.rep.Notes)
+	l := *r.res.Lint
+	l.Targets = slices.Concat(l.Targets, rep.Targets)
+	l.Findings = slices.Concat(l.Findings, rep.Findings)
+	l.Warnings = slices.Concat(l.Warnings, rep.Warnings)
+	l.Notes = slices.Concat(l.Notes, rep.Notes)
 	rule.Sort(l.Findings)
 	l.Summarize()
-	res.Lint = &l
+	r.res.Lint = &l
 	return nil
 }
 

@@ -195,14 +195,7 @@ func goSource(ctx context.Context, t image.Target, o Options) (*vuln.Result, *sb
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", t, err)
 	}
-	cache := o.SourceCacheDir
-	if cache == "" {
-		if d, err := os.UserCacheDir(); err == nil {
-			cache = filepath.Join(d, "redline")
-		} else {
-			cache = filepath.Join(os.TempDir(), "redline-cache")
-		}
-	}
+	cache := CacheDir(o.SourceCacheDir)
 	layout := filepath.Join(cache, "govulndb", o.DB.Fingerprint())
 	if _, err := os.Stat(filepath.Join(layout, "index", "db.json")); err != nil {
 		if err := writeLayout(o.DB, layout); err != nil {
@@ -237,6 +230,20 @@ func goSource(ctx context.Context, t image.Target, o Options) (*vuln.Result, *sb
 	applyVEX(r, o, "")
 	r.Fixes = match.Fixes(r.Findings, o.DB)
 	return r, s, nil
+}
+
+// CacheDir is dir, or by default redline's directory in the user cache
+// (os.UserCacheDir()/redline, else a directory in os.TempDir()): where
+// source scans, the database layout for govulncheck's engine and check's
+// go mod verify results are kept.
+func CacheDir(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "redline")
+	}
+	return filepath.Join(os.TempDir(), "redline-cache")
 }
 
 // writeLayout writes the database layout atomically: a half-written
