@@ -104,6 +104,8 @@ type run struct {
 	pkgDir string
 	tmp    string
 	src    *task[*vuln.Result]
+	// background are the done channels of the started tasks.
+	background []chan struct{}
 }
 
 // sourceVEX attaches the source analysis to images kept with --to, as
@@ -149,6 +151,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Target == "" {
 		o.Target = "."
 	}
+	// Background work (the source scan, the module lint, the rebuild) ends
+	// with Run: cancelled when it returns early, waited for always, so no
+	// goroutine outlives it and the temporary directory goes last.
+	ctx, cancel := context.WithCancel(ctx)
 	r := &run{o: o, ctx: ctx, log: o.Logger, now: o.Now}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -158,6 +164,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	r.res = &Result{SchemaVersion: SchemaVersion, Tool: lint.Tool, Target: o.Target, Created: r.now().UTC(), Actions: []Action{}}
 	defer func() {
+		cancel()
+		for _, done := range r.background {
+			<-done
+		}
 		if r.tmp != "" {
 			os.RemoveAll(r.tmp)
 		}
@@ -359,8 +369,11 @@ type task[T any] struct {
 	err  error
 }
 
-func start[T any](f func() (T, error)) *task[T] {
+// start runs f in the background; Run waits for every started task
+// before it returns, after cancelling them when it returns early.
+func start[T any](r *run, f func() (T, error)) *task[T] {
 	t := &task[T]{done: make(chan struct{})}
+	r.background = append(r.background, t.done)
 	go func() {
 		defer close(t.done)
 		t.v, t.err = f()
@@ -391,7 +404,7 @@ type reproduction struct {
 // pass runs; the line holds when the digests agree.
 func (r *run) startRebuild() *task[reproduction] {
 	want := r.res.Build.Digest
-	return start(func() (reproduction, error) {
+	return start(r, func() (reproduction, error) {
 		d, err := build.ParseDestination("oci-dir:" + filepath.Join(r.tmp, "rebuild"))
 		if err != nil {
 			return reproduction{note: err.Error()}, nil
@@ -424,7 +437,7 @@ func (r *run) startSource() *task[*vuln.Result] {
 		env = append(env, "GOTOOLCHAIN="+tc)
 	}
 	so := scan.Options{DB: r.o.DB, GoEnv: env, SourceCacheDir: r.o.SourceCacheDir, Logger: r.log, Now: r.o.Now}
-	return start(func() (*vuln.Result, error) {
+	return start(r, func() (*vuln.Result, error) {
 		res, _, err := scan.Target(r.ctx, image.Target{Scheme: image.GoSource, Value: r.pkgDir}, so)
 		return res, err
 	})
@@ -525,7 +538,7 @@ func (r *run) startModuleLint() *task[*rule.Report] {
 	if lo.Go.Verify == nil {
 		lo.Go.Verify = gomod.CachedVerify(scan.CacheDir(r.o.SourceCacheDir))
 	}
-	return start(func() (*rule.Report, error) {
+	return start(r, func() (*rule.Report, error) {
 		return lint.Run(r.ctx, []string{"go:" + root}, lo)
 	})
 }
