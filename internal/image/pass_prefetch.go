@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -98,13 +97,11 @@ func (s *spool) run() {
 			}
 			// The same bomb guard the tar side applies, here where the
 			// bytes are made: a bomb must not fill the disk up to max.
-			if s.ratio > 0 && s.written > ratioGrace {
-				if comp := max(s.in.Load(), 1); s.written/comp > s.ratio {
-					s.end, s.err = true, &LimitError{Limit: fmt.Sprintf("expansion ratio (%d bytes from %d compressed: a decompression bomb?)", s.written, comp), Value: s.ratio, Flag: "--max-ratio"}
-					s.cond.Broadcast()
-					s.mu.Unlock()
-					return
-				}
+			if lerr := ratioCheck(s.written, s.in.Load(), s.ratio); lerr != nil {
+				s.end, s.err = true, lerr
+				s.cond.Broadcast()
+				s.mu.Unlock()
+				return
 			}
 			s.cond.Broadcast()
 			full := s.written >= s.max

@@ -793,9 +793,15 @@ func (c *tarCounter) count(n int64) error {
 	if lim.TotalBytes > 0 && c.w.allBytes > lim.TotalBytes {
 		return &LimitError{Limit: "total uncompressed bytes", Value: lim.TotalBytes, Flag: "--max-total-bytes"}
 	}
-	if out := c.n + c.holes; lim.Ratio > 0 && out > ratioGrace {
-		if comp := max(c.comp.Load(), 1); out/comp > lim.Ratio {
-			return &LimitError{Limit: fmt.Sprintf("expansion ratio (%d bytes from %d compressed: a decompression bomb?)", out, comp), Value: lim.Ratio, Flag: "--max-ratio"}
+	return ratioCheck(c.n+c.holes, c.comp.Load(), lim.Ratio)
+}
+
+// ratioCheck is the decompression-bomb guard: out uncompressed bytes made
+// from comp compressed ones, once past ratioGrace, may not exceed ratio.
+func ratioCheck(out, comp, ratio int64) error {
+	if ratio > 0 && out > ratioGrace {
+		if comp = max(comp, 1); out/comp > ratio {
+			return &LimitError{Limit: fmt.Sprintf("expansion ratio (%d bytes from %d compressed: a decompression bomb?)", out, comp), Value: ratio, Flag: "--max-ratio"}
 		}
 	}
 	return nil
