@@ -18,8 +18,9 @@ import (
 	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/redline-go/redline/internal/inflate"
 )
 
 // Entry is one tar entry of one layer, as offered to a [Visitor]. It is
@@ -320,7 +321,7 @@ func (w *walker) openChain(ctx context.Context, l *Layer) (*chain, error) {
 	c.stream = c.br
 	switch c.comp {
 	case compGzip:
-		zr, err := kgzip.NewReader(c.br)
+		zr, err := inflate.NewGzipReader(c.br)
 		if err != nil {
 			err = c.corrupt(ctx, decompressErr(c.comp, err))
 			c.close()
