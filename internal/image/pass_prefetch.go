@@ -2,6 +2,8 @@ package image
 
 import (
 	"context"
+	"crypto/sha256"
+	"hash"
 	"io"
 	"os"
 	"sync"
@@ -42,6 +44,11 @@ func (w *walker) prefetch(ctx context.Context, l *Layer) {
 	}
 	os.Remove(f.Name())
 	s := &spool{f: f, src: c.stream, max: w.spoolMax, in: &c.in.n, ratio: w.lim.Ratio, exited: make(chan struct{})}
+	if l.DiffID.Hex != "" {
+		// The diff ID's SHA-256 is computed here, on the producer, while the
+		// previous layer is walked, instead of on this layer's turn.
+		s.h = sha256.New()
+	}
 	s.cond = sync.NewCond(&s.mu)
 	c.spool = s
 	go s.run()
@@ -56,6 +63,9 @@ type spool struct {
 	max   int64
 	in    interface{ Load() int64 } // compressed bytes the decompressor took
 	ratio int64
+	// h, when set, hashes the whole stream: the producer hashes what it
+	// writes to f, Read what it hands over from pending and src.
+	h hash.Hash
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -84,6 +94,9 @@ func (s *spool) run() {
 		n, err := s.src.Read(buf)
 		if n > 0 {
 			m, werr := s.f.WriteAt(buf[:n], s.written)
+			if s.h != nil {
+				s.h.Write(buf[:m])
+			}
 			s.mu.Lock()
 			s.written += int64(m)
 			if werr != nil {
@@ -161,9 +174,16 @@ func (s *spool) Read(p []byte) (int, error) {
 	if len(s.pending) > 0 {
 		n := copy(p, s.pending)
 		s.pending = s.pending[n:]
+		if s.h != nil {
+			s.h.Write(p[:n])
+		}
 		return n, nil
 	}
-	return s.src.Read(p)
+	n, err := s.src.Read(p)
+	if s.h != nil {
+		s.h.Write(p[:n])
+	}
+	return n, err
 }
 
 // stopProducer marks the spool closed: the producer returns at its next

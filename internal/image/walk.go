@@ -236,8 +236,16 @@ func (w *walker) layer(ctx context.Context, l *Layer, next *Layer) (LayerRead, e
 		diffID = v1.Hash{}
 	}
 	tarStream := &tarCounter{r: stream, comp: &in.n, w: w}
+	var diffHash hash.Hash
 	if diffID.Hex != "" {
-		tarStream.h = sha256.New()
+		if c.spool != nil && c.spool.h != nil {
+			// The spool's producer hashed what it inflated ahead, off this
+			// layer's turn; the spool hashes the rest as it hands it over.
+			diffHash = c.spool.h
+		} else {
+			diffHash = sha256.New()
+			tarStream.h = diffHash
+		}
 	}
 	w.stream = tarStream
 	defer func() { w.stream = nil }()
@@ -252,7 +260,7 @@ func (w *walker) layer(ctx context.Context, l *Layer, next *Layer) (LayerRead, e
 	}
 	lr.UncompressedBytes = tarStream.n
 	if diffID.Hex != "" {
-		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(tarStream.h.Sum(nil))}
+		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(diffHash.Sum(nil))}
 		if got != diffID {
 			return lr, corrupt(&DigestError{Want: diffID, Got: got, What: "diff ID"})
 		}

@@ -461,3 +461,32 @@ func TestPrefetchGivesTheSameWalk(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefetchStillChecksTheDiffID: the spool's producer hashes what it
+// inflates ahead, so a lying diff ID must be caught whether the layer came
+// whole from the spool, partly from it and partly live, or live.
+func TestPrefetchStillChecksTheDiffID(t *testing.T) {
+	spec := imagetest.Spec{Layers: []imagetest.Layer{
+		{Entries: []imagetest.Entry{{Name: "etc/os-release", Body: []byte("ID=test\n")}}},
+		{Entries: []imagetest.Entry{{Name: "opt/big", Size: 1 << 20}, {Name: "opt/small", Body: []byte("x")}}},
+	}}
+	lie := imagetest.Digest([]byte("not this layer"))
+	b := imagetest.Build(spec).WithConfig(func(cfg map[string]any) {
+		cfg["rootfs"].(map[string]any)["diff_ids"].([]any)[1] = lie
+	})
+	target := filepath.Join(t.TempDir(), "layout")
+	if err := b.WriteOCIDir(target, "test:1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []int64{-1, 0, 64 << 10, 1} {
+		img, err := image.Open(context.Background(), image.Target{Scheme: image.OCIDir, Value: target}, image.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = image.Walk(context.Background(), img, image.PassOptions{PrefetchBytes: p}, &hashVisitor{})
+		if err == nil {
+			t.Fatalf("prefetch %d: the walk took a layer whose diff ID lies", p)
+		}
+		t.Run(fmt.Sprint(p), func(t *testing.T) { digestErr("diff ID", lie)(t, err) })
+	}
+}
