@@ -42,9 +42,9 @@ const (
 	// outSlack lets the buffer be indexed by a masked position plus up to
 	// eight bytes with no bounds check.
 	outSlack = 16
-	// outLimit: decoding stops when fewer bytes than a whole match and an
-	// eight-byte copy's overshoot are left, so no match is ever split.
-	outLimit = outSize - maxMatch - 8
+	// outLimit: decoding stops when fewer bytes than a whole match and a
+	// copy's overshoot are left, so no match is ever split.
+	outLimit = outSize - maxMatch - 16
 	inSize   = 1 << 16
 )
 
@@ -394,10 +394,18 @@ func (d *Reader) storedData() error {
 }
 
 // huffman decodes a compressed block until its end or a full buffer.
+//
 // The loop keeps the decoder's state in locals; the slow refill near the
 // end of the input goes through d. Indexes into the tables and the
 // output are masked to the arrays' sizes, which they never exceed, so
 // that the compiler drops the bounds checks.
+//
+// Past the end of the input the bit buffer is padded with zero bytes, and
+// the loop does not check each symbol for having used them: it checks at
+// the end of the block, on an error and when the buffer is full, and if
+// the padding was used the stream is truncated and the output goes back
+// to where it was before the padding came in (safe). What Read returns
+// before the error is then a prefix of what the stream holds.
 func (d *Reader) huffman() error {
 	const (
 		lmask = litlenTableSize - 1
@@ -408,7 +416,7 @@ func (d *Reader) huffman() error {
 	in, ip := d.in, d.ip
 	out, op := (*[outSize + outSlack]byte)(d.out), d.op
 	lt, dt := d.lt, d.dt
-	over := 8 * d.overread // bits past the end of the input
+	safe := op // output made from real input bits only
 	var err error
 	for op < outLimit {
 		if ip+8 <= len(in) {
@@ -416,10 +424,12 @@ func (d *Reader) huffman() error {
 			ip += int((63 - nb) >> 3)
 			nb |= 56
 		} else {
+			if d.overread == 0 {
+				safe = op
+			}
 			d.bits, d.nb, d.ip = bits, nb, ip
 			d.refillSlow()
 			bits, nb, in, ip = d.bits, d.nb, d.in, d.ip
-			over = 8 * d.overread
 		}
 		e := lt[bits&(1<<litlenBits-1)]
 		if e&flagSub != 0 {
@@ -430,36 +440,33 @@ func (d *Reader) huffman() error {
 		bits >>= e & entryBitsMask
 		nb -= uint(e & entryBitsMask)
 		if e&flagLit != 0 {
-			if nb < over {
-				err = d.truncatedAt(bits, nb, ip)
-				break
-			}
 			out[op&omask] = byte(e >> valueShift)
 			op++
-			// Another literal fits in the bits left (at least 41).
+			// Two more literals fit in the bits left (at least 41).
 			e = lt[bits&(1<<litlenBits-1)]
-			if e&(flagLit|flagSub) == flagLit {
-				bits >>= e & entryBitsMask
-				nb -= uint(e & entryBitsMask)
-				if nb < over {
-					err = d.truncatedAt(bits, nb, ip)
-					break
-				}
-				out[op&omask] = byte(e >> valueShift)
-				op++
+			if e&(flagLit|flagSub) != flagLit {
+				continue
 			}
+			bits >>= e & entryBitsMask
+			nb -= uint(e & entryBitsMask)
+			out[op&omask] = byte(e >> valueShift)
+			op++
+			e = lt[bits&(1<<litlenBits-1)]
+			if e&(flagLit|flagSub) != flagLit {
+				continue
+			}
+			bits >>= e & entryBitsMask
+			nb -= uint(e & entryBitsMask)
+			out[op&omask] = byte(e >> valueShift)
+			op++
 			continue
 		}
 		if e&(flagEnd|flagBad) != 0 {
 			if e&flagEnd != 0 {
-				if nb < over {
-					err = d.truncatedAt(bits, nb, ip)
-					break
-				}
 				d.state = stateHeader
 				break
 			}
-			err = d.corruptAt(bits, nb, ip, "invalid literal/length code")
+			err = d.corruptHere("invalid literal/length code", nb)
 			break
 		}
 		x := e >> extraShift & 15
@@ -476,19 +483,15 @@ func (d *Reader) huffman() error {
 		bits >>= e & entryBitsMask
 		nb -= uint(e & entryBitsMask)
 		if e&flagBad != 0 {
-			err = d.corruptAt(bits, nb, ip, "invalid distance code")
+			err = d.corruptHere("invalid distance code", nb)
 			break
 		}
 		x = e >> extraShift & 15
 		dist := int(e>>valueShift) + int(bits&(1<<x-1))
 		bits >>= x
 		nb -= uint(x)
-		if nb < over {
-			err = d.truncatedAt(bits, nb, ip)
-			break
-		}
 		if dist > op {
-			err = d.corruptAt(bits, nb, ip, "distance reaches back before the start of the output")
+			err = d.corruptHere("distance reaches back before the start of the output", nb)
 			break
 		}
 		src := op - dist
@@ -496,9 +499,14 @@ func (d *Reader) huffman() error {
 		case dist >= 8:
 			// Eight bytes at a time; each load reads bytes at least eight
 			// behind the store, so overlapping matches come out right. The
-			// last store may run up to seven bytes past the match, into
-			// room outLimit leaves.
-			for i := 0; i < length; i += 8 {
+			// last store may run up to fifteen bytes past the match, into
+			// room outLimit leaves. Most matches are short: two stores
+			// without a loop branch.
+			s, t := src&omask, op&omask
+			binary.LittleEndian.PutUint64(out[t:t+8], binary.LittleEndian.Uint64(out[s:s+8]))
+			s, t = (src+8)&omask, (op+8)&omask
+			binary.LittleEndian.PutUint64(out[t:t+8], binary.LittleEndian.Uint64(out[s:s+8]))
+			for i := 16; i < length; i += 8 {
 				s, t := (src+i)&omask, (op+i)&omask
 				binary.LittleEndian.PutUint64(out[t:t+8], binary.LittleEndian.Uint64(out[s:s+8]))
 			}
@@ -515,20 +523,21 @@ func (d *Reader) huffman() error {
 		}
 		op += length
 	}
+	if nb < 8*d.overread {
+		// The padding past the end of the input was decoded.
+		op = safe
+		err = d.truncated()
+	}
 	d.bits, d.nb, d.ip, d.op = bits, nb, ip, op
 	return err
 }
 
-func (d *Reader) truncatedAt(bits uint64, nb uint, ip int) error {
-	d.bits, d.nb, d.ip = bits, nb, ip
-	return d.truncated()
-}
-
-func (d *Reader) corruptAt(bits uint64, nb uint, ip int, msg string) error {
-	d.bits, d.nb, d.ip = bits, nb, ip
+// corruptHere is a corrupt-data error at the current position, unless
+// the bad code came from the padding past the end of the input (the
+// caller then reports the stream truncated).
+func (d *Reader) corruptHere(msg string, nb uint) error {
 	if nb < 8*d.overread {
-		// The bad code was read from past the end: the stream is cut.
-		return d.truncated()
+		return nil
 	}
 	return d.corrupt(msg)
 }
