@@ -3,6 +3,7 @@ package gobinary_test
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -114,4 +115,49 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBuildInfoAtChunkEdges puts the build info blob at aligned offsets
+// around the reader's 256 KiB chunk edges, behind an unaligned decoy
+// magic: the blob must be found wherever it sits, and the decoy never.
+func TestBuildInfoAtChunkEdges(t *testing.T) {
+	const chunk = 256 << 10
+	mod := "path\texample.com/app\nmod\texample.com/app\tv1.2.3\t\n"
+	blob := fakeBinary("go1.26.8", mod)[64:] // the magic onwards
+	decoy := fakeBinary("go1.0.0", "path\tdecoy\n")[64:]
+	read := func(img []byte, split bool) *gobinary.Binary {
+		t.Helper()
+		var r io.Reader = bytes.NewReader(img)
+		if split {
+			r = iotest.HalfReader(r)
+		}
+		b, err := gobinary.Read(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, at := range []int{chunk - 48, chunk - 32, chunk - 16, chunk, chunk + 16, 2*chunk - 16, 3 * chunk} {
+		for _, decoyAt := range []int{at - 8, at - 40, 100} {
+			img := append([]byte(nil), fakeBinary("", "")[:64]...)
+			img = append(img, bytes.Repeat([]byte{0xff}, at-len(img))...)
+			copy(img[decoyAt:], decoy) // an unaligned magic and its blob, cut at the real one
+			img = append(img[:at], blob...)
+			for _, split := range []bool{false, true} {
+				b := read(img, split)
+				if b.Info == nil || b.GoVersion != "go1.26.8" || b.Info.Main.Version != "v1.2.3" {
+					t.Errorf("blob at %d, decoy at %d (split reads %v): version %q, info %+v; want go1.26.8, example.com/app v1.2.3", at, decoyAt, split, b.GoVersion, b.Info)
+				}
+			}
+		}
+	}
+	// Only an unaligned magic: no build info, however it is read.
+	img := append([]byte(nil), fakeBinary("", "")[:64]...)
+	img = append(img, make([]byte, chunk-8-64)...)
+	img = append(img, blob...) // at chunk-8: not 16-aligned
+	for _, split := range []bool{false, true} {
+		if b := read(img, split); b.Info != nil {
+			t.Errorf("an unaligned magic was taken for build info (split reads %v): %+v", split, b.Info)
+		}
+	}
 }
