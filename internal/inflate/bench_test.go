@@ -34,60 +34,39 @@ var benchData = sync.OnceValues(func() (gz []byte, size int) {
 	return gzipBytes(raw, gzip.DefaultCompression), len(raw)
 })
 
+// gzipReader is what the three decoders have in common.
+type gzipReader interface {
+	io.Reader
+	Reset(io.Reader) error
+}
+
 func BenchmarkInflate(b *testing.B) {
 	gz, size := benchData()
-	b.Run("ours", func(b *testing.B) {
-		b.SetBytes(int64(size))
-		b.ReportAllocs()
-		z, err := inflate.NewGzipReader(bytes.NewReader(gz))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := 0; b.Loop(); i++ {
-			if i > 0 {
-				if err := z.Reset(bytes.NewReader(gz)); err != nil {
-					b.Fatal(err)
+	for _, d := range []struct {
+		name string
+		open func(io.Reader) (gzipReader, error)
+	}{
+		{"ours", func(r io.Reader) (gzipReader, error) { return inflate.NewGzipReader(r) }},
+		{"klauspost", func(r io.Reader) (gzipReader, error) { return kgzip.NewReader(r) }},
+		{"stdlib", func(r io.Reader) (gzipReader, error) { return gzip.NewReader(r) }},
+	} {
+		b.Run(d.name, func(b *testing.B) {
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			z, err := d.open(bytes.NewReader(gz))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; b.Loop(); i++ {
+				if i > 0 {
+					if err := z.Reset(bytes.NewReader(gz)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if n, err := io.Copy(io.Discard, z); err != nil || n != int64(size) {
+					b.Fatalf("n=%d err=%v", n, err)
 				}
 			}
-			if n, err := io.Copy(io.Discard, z); err != nil || n != int64(size) {
-				b.Fatalf("n=%d err=%v", n, err)
-			}
-		}
-	})
-	b.Run("klauspost", func(b *testing.B) {
-		b.SetBytes(int64(size))
-		b.ReportAllocs()
-		z, err := kgzip.NewReader(bytes.NewReader(gz))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := 0; b.Loop(); i++ {
-			if i > 0 {
-				if err := z.Reset(bytes.NewReader(gz)); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if n, err := io.Copy(io.Discard, z); err != nil || n != int64(size) {
-				b.Fatalf("n=%d err=%v", n, err)
-			}
-		}
-	})
-	b.Run("stdlib", func(b *testing.B) {
-		b.SetBytes(int64(size))
-		b.ReportAllocs()
-		z, err := gzip.NewReader(bytes.NewReader(gz))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := 0; b.Loop(); i++ {
-			if i > 0 {
-				if err := z.Reset(bytes.NewReader(gz)); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if n, err := io.Copy(io.Discard, z); err != nil || n != int64(size) {
-				b.Fatalf("n=%d err=%v", n, err)
-			}
-		}
-	})
+		})
+	}
 }

@@ -261,40 +261,24 @@ func hostileCases() []hostileCase {
 	}))
 
 	// --- code-length code trees ---
-	add("code-length code over-subscribed", wantCorrupt, []byte{}, stream(func(w *bitWriter) {
-		var cl [19]uint8
-		cl[0], cl[1], cl[8] = 1, 1, 1
-		w.header(true, 2)
-		w.bits(0, 5)
-		w.bits(0, 5)
-		w.bits(15, 4)
-		for i := range 19 {
-			w.bits(uint64(cl[codeOrder[i]]), 3)
-		}
-		w.bits(0, 32)
-	}))
-	add("code-length code incomplete", wantCorrupt, []byte{}, stream(func(w *bitWriter) {
-		var cl [19]uint8
-		cl[0], cl[1], cl[18] = 2, 2, 2
-		w.header(true, 2)
-		w.bits(0, 5)
-		w.bits(0, 5)
-		w.bits(15, 4)
-		for i := range 19 {
-			w.bits(uint64(cl[codeOrder[i]]), 3)
-		}
-		w.bits(0, 32)
-	}))
-	add("code-length code empty", wantCorrupt, []byte{}, stream(func(w *bitWriter) {
-		w.header(true, 2)
-		w.bits(0, 5)
-		w.bits(0, 5)
-		w.bits(15, 4)
-		for range 19 {
-			w.bits(0, 3)
-		}
-		w.bits(0, 32)
-	}))
+	// A dynamic header with all 19 code-length code lengths, then zeros.
+	clOnly := func(set func(cl *[19]uint8)) []byte {
+		return stream(func(w *bitWriter) {
+			var cl [19]uint8
+			set(&cl)
+			w.header(true, 2)
+			w.bits(0, 5)
+			w.bits(0, 5)
+			w.bits(15, 4)
+			for i := range 19 {
+				w.bits(uint64(cl[codeOrder[i]]), 3)
+			}
+			w.bits(0, 32)
+		})
+	}
+	add("code-length code over-subscribed", wantCorrupt, []byte{}, clOnly(func(cl *[19]uint8) { cl[0], cl[1], cl[8] = 1, 1, 1 }))
+	add("code-length code incomplete", wantCorrupt, []byte{}, clOnly(func(cl *[19]uint8) { cl[0], cl[1], cl[18] = 2, 2, 2 }))
+	add("code-length code empty", wantCorrupt, []byte{}, clOnly(func(*[19]uint8) {}))
 	add("code-length code single 1-bit code (18), all lengths zero", wantCorrupt, []byte{}, stream(func(w *bitWriter) {
 		var cl [19]uint8
 		cl[18] = 1
