@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/redline-go/redline/internal/build"
 	"github.com/redline-go/redline/internal/image"
@@ -97,4 +98,65 @@ func copyTestModule(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// recordAttacher runs the SBOM attacher and keeps what it attached.
+type recordAttacher struct{ data [][]byte }
+
+func (a *recordAttacher) Attach(ctx context.Context, b *build.Built) ([]build.Attachment, error) {
+	atts, err := inventory.SBOMAttacher{}.Attach(ctx, b)
+	for _, at := range atts {
+		a.data = append(a.data, at.Data)
+	}
+	return atts, err
+}
+
+// TestSBOMAttachmentsReproducible: with a --base image and two platforms
+// the attacher walks each platform's image in the staging layout. Two
+// builds of the same source, staged in different directories, must attach
+// the same bytes: nothing of the staging path may leak into the SBOM.
+func TestSBOMAttachmentsReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a module for two platforms: not in -short")
+	}
+	src := copyTestModule(t, "hello")
+	cache := t.TempDir()
+	plats := []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}
+	build1 := func(o build.Options) {
+		t.Helper()
+		o.Dir, o.TempDir, o.CacheDir, o.SkipDefaultSize, o.Platforms = src, t.TempDir(), cache, true, plats
+		b, err := build.New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		if _, err := b.Build(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The base: a two-platform image of redline's own making.
+	base := filepath.Join(t.TempDir(), "base")
+	build1(build.Options{To: []build.Destination{{Kind: build.OCIDir, Value: base}}})
+	var got [2]*recordAttacher
+	for i := range got {
+		got[i] = &recordAttacher{}
+		build1(build.Options{
+			Base: "oci-dir:" + base, Tag: "example.com/hello:dev", Attachers: []build.Attacher{got[i]},
+			To: []build.Destination{{Kind: build.OCIDir, Value: filepath.Join(t.TempDir(), "out")}},
+		})
+	}
+	if len(got[0].data) != 2 || len(got[1].data) != 2 {
+		t.Fatalf("%d and %d SBOMs attached, want one per platform", len(got[0].data), len(got[1].data))
+	}
+	for i := range got[0].data {
+		if diff := cmp.Diff(string(got[0].data[i]), string(got[1].data[i])); diff != "" {
+			t.Errorf("platform %s: the two builds attached different SBOMs (-first +second):\n%s", plats[i], diff)
+		}
+		if tmp := os.TempDir(); bytes.Contains(got[0].data[i], []byte(tmp)) {
+			t.Errorf("platform %s: the SBOM names a path under %s:\n%s", plats[i], tmp, got[0].data[i])
+		}
+		if !bytes.Contains(got[0].data[i], []byte(`"bin:/usr/local/bin/hello"`)) {
+			t.Errorf("platform %s: the SBOM does not list the binary", plats[i])
+		}
+	}
 }

@@ -76,10 +76,20 @@ func (a SBOMAttacher) walk(ctx context.Context, b *build.Built, p build.BuiltPla
 	if err != nil {
 		return nil, err
 	}
-	// The image was read from a staging directory: name it by digest,
-	// so the same build gives the same SBOM bytes.
-	s.Subject.Ref = "oci:" + p.Digest.String()
+	// The image was read from a staging directory, whose path must not
+	// reach the SBOM (the same build must give the same bytes).
+	nameBuilt(&s.Subject, b, p)
 	return s, nil
+}
+
+// nameBuilt names the subject of a built image's SBOM by its digest and
+// the build's tag, never by where the build staged it.
+func nameBuilt(sub *sbom.Subject, b *build.Built, p build.BuiltPlatform) {
+	sub.Ref, sub.Digest = "oci:"+p.Digest.String(), p.Digest.String()
+	sub.Name, sub.Version = b.Tag, ""
+	if n, tag, ok := cutTag(sub.Name); ok {
+		sub.Name, sub.Version = n, tag
+	}
 }
 
 // builtSBOM makes the SBOM of an image whose layers are the static (or
@@ -90,13 +100,8 @@ func builtSBOM(b *build.Built, p build.BuiltPlatform) (*sbom.SBOM, error) {
 	if err != nil {
 		return nil, err
 	}
-	sub := sbom.Subject{
-		Kind: sbom.SubjectImage, Ref: "oci:" + p.Digest.String(), Name: b.Tag,
-		Digest: p.Digest.String(), Created: cfg.Created.Time, ID: "subject",
-	}
-	if n, tag, ok := cutTag(sub.Name); ok {
-		sub.Name, sub.Version = n, tag
-	}
+	sub := sbom.Subject{Kind: sbom.SubjectImage, Created: cfg.Created.Time, ID: "subject"}
+	nameBuilt(&sub, b, p)
 	if cfg.OS != "" || cfg.Architecture != "" {
 		sub.Platform = (&v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}).String()
 	}
