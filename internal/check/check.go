@@ -436,7 +436,7 @@ func (r *run) startSource() *task[*vuln.Result] {
 	if tc := r.toolchain(); tc != "" {
 		env = append(env, "GOTOOLCHAIN="+tc)
 	}
-	so := scan.Options{DB: r.o.DB, GoEnv: env, SourceCacheDir: r.o.SourceCacheDir, Logger: r.log, Now: r.o.Now}
+	so := scan.Options{DB: r.o.DB, GoEnv: env, SourceCacheDir: r.o.SourceCacheDir, Logger: r.log, Now: r.o.Now, FindingsOnly: true}
 	return start(r, func() (*vuln.Result, error) {
 		res, _, err := scan.Target(r.ctx, image.Target{Scheme: image.GoSource, Value: r.pkgDir}, so)
 		return res, err

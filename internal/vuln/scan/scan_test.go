@@ -11,8 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/imagetest"
+	"github.com/redline-go/redline/internal/sbom"
 	"github.com/redline-go/redline/internal/vuln"
 	"github.com/redline-go/redline/internal/vuln/db"
 	"github.com/redline-go/redline/internal/vuln/scan"
@@ -225,5 +228,36 @@ func TestUpgradeSafety(t *testing.T) {
 	}
 	if got != "1→0 security" {
 		t.Errorf("tls10server change = %q, want 1→0 security (changes: %+v)", got, fx.GODEBUG)
+	}
+}
+
+// TestSourceFindingsOnly: skipping the module's inventory (what check
+// does) leaves govulncheck's findings as they are, and only them.
+func TestSourceFindingsOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs govulncheck's engine twice: not in -short")
+	}
+	d := embedded(t)
+	dir := filepath.Join(repoRoot(), "internal", "vuln", "source", "testdata", "oldtext")
+	env := []string{"GOFLAGS=-mod=vendor", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local"}
+	run := func(only bool) (*vuln.Result, *sbom.SBOM) {
+		t.Helper()
+		r, s, err := scan.Target(context.Background(), image.Target{Scheme: image.GoSource, Value: dir},
+			scan.Options{DB: d, GoEnv: env, SourceCacheDir: t.TempDir(), FindingsOnly: only})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, s
+	}
+	full, fullSBOM := run(false)
+	only, onlySBOM := run(true)
+	if len(full.Findings) == 0 {
+		t.Fatal("the full scan found nothing: the module calls a vulnerable x/text")
+	}
+	if diff := cmp.Diff(levels(full), levels(only)); diff != "" {
+		t.Errorf("findings differ with FindingsOnly (-full +only):\n%s", diff)
+	}
+	if len(fullSBOM.Components) == 0 || len(onlySBOM.Components) != 0 {
+		t.Errorf("components: full %d (want some), findings only %d (want none)", len(fullSBOM.Components), len(onlySBOM.Components))
 	}
 }
