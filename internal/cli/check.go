@@ -119,24 +119,16 @@ func RunCheck(ctx context.Context, env *Env, g *global, o *CheckOptions, target 
 			return err
 		}
 	}
-	log := g.logger(env.Stderr)
-	iopts, popts, err := o.Image.options(log)
+	in, err := openVulnInputs(env, g, &o.Image, o.DB, o.VEX)
 	if err != nil {
 		return err
 	}
-	data, err := openData(o.DB, log)
-	if err != nil {
-		return err
-	}
-	vexDoc, err := readVEX(o.VEX)
-	if err != nil {
-		return err
-	}
+	log := in.log
 	steps := newStepper(env)
-	p := withProgress(popts, env, "")
+	p := withProgress(in.pass, env, "")
 	co := check.Options{
 		Target: target, Policy: o.Policy, Baseline: o.Baseline, Toolchain: o.Toolchain,
-		Manifests: o.Manifests, To: o.To, Image: iopts, Pass: p.opts, DB: data, VEX: vexDoc,
+		Manifests: o.Manifests, To: o.To, Image: in.image, Pass: p.opts, DB: in.data, VEX: in.vex,
 		Logger: log, Step: steps.step, NoSource: o.NoSource, NoRebuild: o.NoRebuild,
 	}
 	var res *check.Result

@@ -162,23 +162,15 @@ func RunScan(ctx context.Context, env *Env, g *global, o *ScanOptions, args []st
 	if err != nil {
 		return err
 	}
-	log := g.logger(env.Stderr)
-	iopts, popts, err := o.Image.options(log)
+	in, err := openVulnInputs(env, g, &o.Image, o.DB, o.VEX)
 	if err != nil {
 		return err
 	}
-	data, err := openData(o.DB, log)
-	if err != nil {
-		return err
-	}
-	vexDoc, err := readVEX(o.VEX)
-	if err != nil {
-		return err
-	}
+	log := in.log
 	if o.Go != "" && !strings.HasPrefix(o.Go, "go1.") {
 		return usageErrorf("--go %q: want a release such as go1.27.3", o.Go)
 	}
-	sopts := scan.Options{DB: data, Image: iopts, Pass: popts, VEX: vexDoc, MaxAge: time.Duration(o.MaxAge) * 24 * time.Hour, Logger: log, GoTarget: o.Go}
+	sopts := scan.Options{DB: in.data, Image: in.image, Pass: in.pass, VEX: in.vex, MaxAge: time.Duration(o.MaxAge) * 24 * time.Hour, Logger: log, GoTarget: o.Go}
 	var results []*vuln.Result
 	var sboms []*sbom.SBOM
 	for _, arg := range args {
@@ -190,7 +182,7 @@ func RunScan(ctx context.Context, env *Env, g *global, o *ScanOptions, args []st
 			log.Info("resolved target", "arg", t.Value, "as", t.Scheme, "because", t.Why)
 			t.Resolved = false
 		}
-		p := withProgress(popts, env, "")
+		p := withProgress(in.pass, env, "")
 		sopts.Pass = p.opts
 		r, s, err := scan.Target(ctx, t, sopts)
 		p.done()
@@ -352,6 +344,30 @@ func godebugLines(fx vuln.Fix) []string {
 		out = append(out, line)
 	}
 	return out
+}
+
+// vulnInputs is what the commands that match vulnerabilities (scan,
+// check) read before any work: the logger, the image options, the data
+// and the VEX documents.
+type vulnInputs struct {
+	log   *slog.Logger
+	image image.Options
+	pass  image.PassOptions
+	data  *db.DB
+	vex   *vex.Document
+}
+
+func openVulnInputs(env *Env, g *global, img *ImageFlags, dbDir string, vexFiles []string) (vulnInputs, error) {
+	in := vulnInputs{log: g.logger(env.Stderr)}
+	var err error
+	if in.image, in.pass, err = img.options(in.log); err != nil {
+		return in, err
+	}
+	if in.data, err = openData(dbDir, in.log); err != nil {
+		return in, err
+	}
+	in.vex, err = readVEX(vexFiles)
+	return in, err
 }
 
 // openData opens the vulnerability data: a --db directory, else the
