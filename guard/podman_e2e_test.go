@@ -21,35 +21,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redline-go/redline/guard"
+	"github.com/redline-go/redline/internal/podmantest"
 )
 
 const e2eImage = "localhost/redline-hello-guard:test"
 
-type podman struct {
-	t    *testing.T
-	bin  string
-	conf string
-}
-
-func (p podman) cmd(args ...string) *exec.Cmd {
-	global := []string{"--runtime", "/usr/sbin/runc", "--cgroup-manager=cgroupfs"}
-	cmd := exec.Command(p.bin, append(global, args...)...)
-	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+p.conf)
-	return cmd
-}
-
-func (p podman) run(args ...string) string {
-	p.t.Helper()
-	out, err := p.cmd(args...).CombinedOutput()
-	if err != nil {
-		p.t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // helloImage builds examples/hello with CGO_ENABLED=0 and imports it as an image holding
 // /hello, /etc/passwd with nonroot (65532), and /tmp (1777).
-func helloImage(t *testing.T, p podman, dir string) {
+func helloImage(t *testing.T, p *podmantest.Podman, dir string) {
 	t.Helper()
 	bin := filepath.Join(dir, "hello")
 	build := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "../examples/hello")
@@ -83,10 +62,10 @@ func helloImage(t *testing.T, p podman, dir string) {
 	if err := os.WriteFile(rootfs, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p.run("import", "--change", `ENTRYPOINT ["/hello"]`, "--change", "USER=65532", rootfs, e2eImage)
+	p.Run("import", "--change", `ENTRYPOINT ["/hello"]`, "--change", "USER=65532", rootfs, e2eImage)
 	t.Cleanup(func() {
-		if out, err := p.cmd("rmi", "-f", e2eImage).CombinedOutput(); err != nil {
-			t.Logf("podman rmi: %v\n%s", err, out)
+		if _, err := p.Try("rmi", "-f", e2eImage); err != nil {
+			t.Log(err)
 		}
 	})
 }
@@ -133,24 +112,14 @@ func guardLine(t *testing.T, logs string) (logLine, map[string]loggedCheck) {
 }
 
 func TestPodmanE2EHelloGuard(t *testing.T) {
-	if os.Getenv("REDLINE_E2E") != "1" {
-		t.Skip("end-to-end test: set REDLINE_E2E=1 to run it (needs podman and runc; .ci/run installs them)")
-	}
-	bin, err := exec.LookPath("podman")
-	if err != nil {
-		t.Fatalf("REDLINE_E2E=1 but podman is not installed: %v", err)
-	}
+	p := podmantest.New(t)
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "containers.conf")
-	if err := os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = []\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := podman{t: t, bin: bin, conf: conf}
 	helloImage(t, p, dir)
 	hardened := []string{"--user", "65532", "--cap-drop=ALL", "--cap-add=NET_BIND_SERVICE",
 		"--security-opt", "no-new-privileges", "--read-only", "--memory", "256m"}
 
 	t.Run("hardened", func(t *testing.T) {
+		p := p.For(t)
 		port := freePort(t)
 		name, logs := startDetached(t, p, append([]string{"-p", "127.0.0.1:" + port + ":8080", "-e", "GUARD_ENDPOINT=1"}, hardened...)...)
 		line, checks := guardLine(t, logs)
@@ -208,11 +177,11 @@ func TestPodmanE2EHelloGuard(t *testing.T) {
 		}
 
 		// SIGTERM: a graceful stop, exit 0.
-		p.run("stop", "-t", "20", name)
-		if code := strings.TrimSpace(p.run("inspect", name, "--format", "{{.State.ExitCode}}")); code != "0" {
+		p.Run("stop", "-t", "20", name)
+		if code := strings.TrimSpace(p.Run("inspect", name, "--format", "{{.State.ExitCode}}")); code != "0" {
 			t.Errorf("exit code after SIGTERM: %s", code)
 		}
-		if logs := p.run("logs", name); !strings.Contains(logs, `"msg":"hello: stopped"`) {
+		if logs := p.Run("logs", name); !strings.Contains(logs, `"msg":"hello: stopped"`) {
 			t.Errorf("no graceful stop in the log:\n%s", logs)
 		}
 	})
@@ -240,7 +209,7 @@ func TestPodmanE2EHelloGuard(t *testing.T) {
 	}
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) {
-			out, code := runToExit(p, append(append([]string{"run", "--rm"}, r.args...), e2eImage)...)
+			out, code := runToExit(t, p, append(append([]string{"run", "--rm"}, r.args...), e2eImage)...)
 			if code != guard.ExitCode {
 				t.Fatalf("exit code %d, want %d\n%s", code, guard.ExitCode, out)
 			}
@@ -258,13 +227,14 @@ func TestPodmanE2EHelloGuard(t *testing.T) {
 // startDetached starts hello in the background with the given podman run flags and
 // returns the container's name and its log once it listens. The container is removed
 // when the test ends.
-func startDetached(t *testing.T, p podman, flags ...string) (name, logs string) {
+func startDetached(t *testing.T, p *podmantest.Podman, flags ...string) (name, logs string) {
 	t.Helper()
+	p = p.For(t)
 	name = fmt.Sprintf("redline-guard-e2e-%d", time.Now().UnixNano())
-	p.run(append(append([]string{"run", "-d", "--name", name}, flags...), e2eImage)...)
-	t.Cleanup(func() { p.cmd("rm", "-f", name).Run() })
+	p.Run(append(append([]string{"run", "-d", "--name", name}, flags...), e2eImage)...)
+	t.Cleanup(func() { p.Cmd("rm", "-f", name).Run() })
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		logs = p.run("logs", name)
+		logs = p.Run("logs", name)
 		if strings.Contains(logs, `"msg":"hello: listening"`) {
 			return name, logs
 		}
@@ -274,14 +244,14 @@ func startDetached(t *testing.T, p podman, flags ...string) (name, logs string) 
 	}
 }
 
-func runToExit(p podman, args ...string) (string, int) {
-	cmd := p.cmd(args...)
-	out, err := cmd.CombinedOutput()
+func runToExit(t *testing.T, p *podmantest.Podman, args ...string) (string, int) {
+	t.Helper()
+	out, err := p.Cmd(args...).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(out), ee.ExitCode()
 	}
 	if err != nil {
-		p.t.Fatalf("podman: %v", err)
+		t.Fatalf("podman: %v", err)
 	}
 	return string(out), 0
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redline-go/redline/internal/podmantest"
 )
 
 // End-to-end tests: build a service, `podman load` the docker archive,
@@ -20,50 +22,15 @@ import (
 // REDLINE_E2E=1 (.ci/run installs podman and runc first) and use the podman
 // set-up of DESIGN.md.
 
-// podmanE2E holds a working podman.
+// podmanE2E holds a working podman and the test it serves.
 type podmanE2E struct {
-	t    *testing.T
-	conf string
+	t *testing.T
+	*podmantest.Podman
 }
 
 func newPodmanE2E(t *testing.T) *podmanE2E {
 	t.Helper()
-	if os.Getenv("REDLINE_E2E") != "1" {
-		t.Skip("end-to-end test: set REDLINE_E2E=1 (needs podman and runc)")
-	}
-	if _, err := exec.LookPath("podman"); err != nil {
-		t.Skip("podman is not installed (apt-get install podman runc); .ci/run installs it")
-	}
-	conf := filepath.Join(t.TempDir(), "containers.conf")
-	if err := os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = []\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return &podmanE2E{t: t, conf: conf}
-}
-
-func (p *podmanE2E) run(args ...string) (string, error) {
-	runtime := "/usr/sbin/runc"
-	if _, err := os.Stat(runtime); err != nil {
-		if rp, err := exec.LookPath("runc"); err == nil {
-			runtime = rp
-		}
-	}
-	cmd := exec.Command("podman", append([]string{"--runtime", runtime, "--cgroup-manager=cgroupfs"}, args...)...)
-	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+p.conf)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("podman %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-func (p *podmanE2E) must(args ...string) string {
-	p.t.Helper()
-	out, err := p.run(args...)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return out
+	return &podmanE2E{t: t, Podman: podmantest.New(t)}
 }
 
 // helloSource is examples/hello, the reference service; a copy of
@@ -98,8 +65,8 @@ func (p *podmanE2E) buildAndLoad(o Options, tag string) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.must("load", "-i", archive)
-	t.Cleanup(func() { p.run("rmi", "-f", tag) })
+	p.Run("load", "-i", archive)
+	t.Cleanup(func() { p.Try("rmi", "-f", tag) })
 	return res
 }
 
@@ -128,8 +95,8 @@ func (p *podmanE2E) serve(image string, containerPort int, path string, opts ...
 	port := freePort(t)
 	name := fmt.Sprintf("redline-e2e-%d", time.Now().UnixNano())
 	args := append([]string{"run", "-d", "--name", name, "-p", fmt.Sprintf("127.0.0.1:%d:%d", port, containerPort)}, opts...)
-	out, err := p.run(append(args, image)...)
-	defer p.run("rm", "-f", name)
+	out, err := p.Try(append(args, image)...)
+	defer p.Try("rm", "-f", name)
 	if err != nil {
 		if strings.Contains(out, "operation not permitted") {
 			return observed{outcome: ExecFails, logs: out}
@@ -139,9 +106,9 @@ func (p *podmanE2E) serve(image string, containerPort int, path string, opts ...
 	deadline := time.Now().Add(20 * time.Second)
 	client := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {
-		state, _ := p.run("inspect", "-f", "{{.State.Status}} {{.State.Pid}}", name)
+		state, _ := p.Try("inspect", "-f", "{{.State.Status}} {{.State.Pid}}", name)
 		if strings.HasPrefix(state, "exited") || strings.HasPrefix(state, "stopped") {
-			logs, _ := p.run("logs", name)
+			logs, _ := p.Try("logs", name)
 			switch {
 			case strings.Contains(logs, "operation not permitted"):
 				return observed{outcome: ExecFails, logs: logs}
@@ -159,13 +126,13 @@ func (p *podmanE2E) serve(image string, containerPort int, path string, opts ...
 				if err != nil {
 					t.Fatalf("reading /proc/%d/status of the container: %v", pid, err)
 				}
-				logs, _ := p.run("logs", name)
+				logs, _ := p.Try("logs", name)
 				return observed{outcome: Effective, status: st, logs: logs}
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	logs, _ := p.run("logs", name)
+	logs, _ := p.Try("logs", name)
 	t.Fatalf("%s %v neither served nor exited in 20s: %s", image, opts, logs)
 	return observed{}
 }

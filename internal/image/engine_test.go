@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/redline-go/redline/internal/podmantest"
 )
 
 // fakeEngine serves the two compat API calls redline makes, for one image,
@@ -282,29 +282,8 @@ func TestEngineAddr(t *testing.T) {
 // TestEngineE2EPodman starts a real podman API service, imports a root
 // filesystem made here, and opens it through the socket.
 func TestEngineE2EPodman(t *testing.T) {
-	if os.Getenv("REDLINE_E2E") != "1" {
-		t.Skip("end-to-end test: set REDLINE_E2E=1 to run it (needs podman and runc)")
-	}
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		t.Fatalf("REDLINE_E2E=1 but podman is not installed: %v", err)
-	}
+	podman := podmantest.New(t)
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "containers.conf")
-	if err := os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = []\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	global := []string{"--runtime", "/usr/sbin/runc", "--cgroup-manager=cgroupfs"}
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(podman, append(append([]string{}, global...), args...)...)
-		cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
 
 	// A tiny root filesystem.
 	const imgName = "localhost/redline-e2e:test"
@@ -327,18 +306,15 @@ func TestEngineE2EPodman(t *testing.T) {
 	if err := os.WriteFile(rootfs, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run("import", rootfs, imgName)
+	podman.Run("import", rootfs, imgName)
 	t.Cleanup(func() {
-		cmd := exec.Command(podman, append(append([]string{}, global...), "rmi", "-f", imgName)...)
-		cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Logf("podman rmi: %v\n%s", err, out)
+		if _, err := podman.Try("rmi", "-f", imgName); err != nil {
+			t.Log(err)
 		}
 	})
 
 	sock := filepath.Join(dir, "podman.sock")
-	svc := exec.Command(podman, append(append([]string{}, global...), "system", "service", "--time=0", "unix://"+sock)...)
-	svc.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
+	svc := podman.Cmd("system", "service", "--time=0", "unix://"+sock)
 	var svcOut bytes.Buffer
 	svc.Stdout, svc.Stderr = &svcOut, &svcOut
 	if err := svc.Start(); err != nil {

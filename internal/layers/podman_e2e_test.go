@@ -3,7 +3,6 @@ package layers_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,31 +10,14 @@ import (
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/imagetest"
 	"github.com/redline-go/redline/internal/layers"
+	"github.com/redline-go/redline/internal/podmantest"
 )
-
-// podman runs podman with the set-up DESIGN.md describes for this machine.
-func podman(t *testing.T, args ...string) string {
-	t.Helper()
-	conf := filepath.Join(t.TempDir(), "containers.conf")
-	if err := os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = []\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("podman", append([]string{"--runtime", "/usr/sbin/runc", "--cgroup-manager=cgroupfs"}, args...)...)
-	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 // TestPodmanSavedArchives reads archives written by a real engine:
 // `podman import` of a root filesystem, then `podman save` in both the
 // docker-archive and the oci-archive format.
 func TestPodmanSavedArchives(t *testing.T) {
-	if os.Getenv("REDLINE_E2E") != "1" {
-		t.Skip("end-to-end test: set REDLINE_E2E=1 (needs podman and runc; .ci/run installs them)")
-	}
+	podman := podmantest.New(t)
 	dir := t.TempDir()
 	rootfs := filepath.Join(dir, "rootfs.tar")
 	if err := os.WriteFile(rootfs, imagetest.Tar(
@@ -46,13 +28,13 @@ func TestPodmanSavedArchives(t *testing.T) {
 		t.Fatal(err)
 	}
 	const tag = "localhost/redline-e2e-save:test"
-	podman(t, "import", "--change", "USER=65532", "--change", `ENTRYPOINT ["/app"]`, rootfs, tag)
-	t.Cleanup(func() { exec.Command("podman", "rmi", "-f", tag).Run() })
+	podman.Run("import", "--change", "USER=65532", "--change", `ENTRYPOINT ["/app"]`, rootfs, tag)
+	t.Cleanup(func() { podman.Cmd("rmi", "-f", tag).Run() })
 
 	for _, format := range []string{"docker-archive", "oci-archive"} {
 		t.Run(format, func(t *testing.T) {
 			archive := filepath.Join(dir, format+".tar")
-			podman(t, "save", "--format", format, "-o", archive, tag)
+			podman.For(t).Run("save", "--format", format, "-o", archive, tag)
 			a, tree, err := layers.Run(context.Background(), image.Target{Scheme: image.Scheme(format), Value: archive}, image.Options{}, image.PassOptions{}, layers.Options{})
 			if err != nil {
 				t.Fatal(err)
