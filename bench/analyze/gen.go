@@ -2,10 +2,7 @@ package main
 
 import (
 	"archive/tar"
-	"bufio"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/redline-go/redline/bench/internal/harness"
 )
 
 // genVersion changes whenever the generator's output changes, so a kept
@@ -53,13 +50,10 @@ type layerPlan struct {
 	entries   []planEntry
 }
 
-// layerDesc is what writing one layer produced.
+// layerDesc is what writing one layer produced. (The blob's fields come
+// first in bench-image.json, as they always did.)
 type layerDesc struct {
-	Digest       string `json:"digest"` // sha256:...
-	Size         int64  `json:"size"`
-	DiffID       string `json:"diffID"`
-	TarBytes     int64  `json:"tarBytes"`
-	Entries      int    `json:"entries"`
+	harness.Layer
 	ContentBytes int64  `json:"contentBytes"`
 	CreatedBy    string `json:"createdBy"`
 }
@@ -75,29 +69,21 @@ type builtImage struct {
 }
 
 func (b *builtImage) blobPath(d string) string {
-	return filepath.Join(b.Dir, "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
+	return harness.BlobPath(filepath.Join(b.Dir, "blobs", "sha256"), d)
 }
 
-func (b *builtImage) tarBytes() (n int64) {
+// layerBlobs are the files of the layer blobs, in order.
+func (b *builtImage) layerBlobs() []string {
+	var files []string
 	for _, l := range b.Layers {
-		n += l.TarBytes
+		files = append(files, b.blobPath(l.Digest))
 	}
-	return n
+	return files
 }
 
-func (b *builtImage) blobBytes() (n int64) {
-	for _, l := range b.Layers {
-		n += l.Size
-	}
-	return n
-}
-
-func (b *builtImage) entries() (n int) {
-	for _, l := range b.Layers {
-		n += l.Entries
-	}
-	return n
-}
+func (b *builtImage) tarBytes() int64  { return harness.Total(b.Layers).TarBytes }
+func (b *builtImage) blobBytes() int64 { return harness.Total(b.Layers).Size }
+func (b *builtImage) entries() int     { return harness.Total(b.Layers).Entries }
 
 // ---- planning ----
 
@@ -372,76 +358,43 @@ func (c *content) write(w io.Writer, n int64) error {
 
 // ---- writing ----
 
-type countWriter struct{ n int64 }
-
-func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
-
-// writeLayer streams one layer: tar -> (diff ID hash) -> gzip -> (digest
-// hash) -> file. Nothing but a few buffers is held in memory.
+// writeLayer streams one layer into blobs (harness.WriteLayer: tar ->
+// (diff ID hash) -> gzip -> (digest hash) -> file), generating the file
+// contents on the way.
 func writeLayer(blobs string, lp layerPlan, seed uint64, corpus []byte) (layerDesc, error) {
-	ld := layerDesc{CreatedBy: lp.createdBy, Entries: len(lp.entries)}
-	f, err := os.CreateTemp(blobs, "layer-*.tmp")
-	if err != nil {
-		return ld, err
-	}
-	defer func() {
-		f.Close()
-		os.Remove(f.Name())
-	}()
-	blobHash, blobN := sha256.New(), &countWriter{}
-	bw := bufio.NewWriterSize(io.MultiWriter(f, blobHash, blobN), 1<<20)
-	zw, err := kgzip.NewWriterLevel(bw, kgzip.DefaultCompression)
-	if err != nil {
-		return ld, err
-	}
-	diffHash, tarN := sha256.New(), &countWriter{}
-	tw := tar.NewWriter(io.MultiWriter(zw, diffHash, tarN))
+	ld := layerDesc{CreatedBy: lp.createdBy}
 	c := newContent(seed, corpus)
-	for _, e := range lp.entries {
-		h := &tar.Header{
-			Name: e.name, Typeflag: e.typ, Linkname: e.link, ModTime: epoch,
-			Mode: 0o644, Uname: "root", Gname: "root",
-		}
-		switch e.typ {
-		case tar.TypeDir:
-			h.Mode = 0o755
-		case tar.TypeReg:
-			h.Size = e.size
-			if strings.HasSuffix(e.name, ".so") || !strings.Contains(path2Base(e.name), ".") {
+	var err error
+	ld.Layer, err = harness.WriteLayer(blobs, func(tw *tar.Writer) (int, error) {
+		for _, e := range lp.entries {
+			h := &tar.Header{
+				Name: e.name, Typeflag: e.typ, Linkname: e.link, ModTime: epoch,
+				Mode: 0o644, Uname: "root", Gname: "root",
+			}
+			switch e.typ {
+			case tar.TypeDir:
 				h.Mode = 0o755
+			case tar.TypeReg:
+				h.Size = e.size
+				if strings.HasSuffix(e.name, ".so") || !strings.Contains(path2Base(e.name), ".") {
+					h.Mode = 0o755
+				}
+			case tar.TypeSymlink:
+				h.Mode = 0o777
 			}
-		case tar.TypeSymlink:
-			h.Mode = 0o777
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return ld, fmt.Errorf("%s: %w", e.name, err)
-		}
-		if e.typ == tar.TypeReg && e.size > 0 {
-			if err := c.write(tw, e.size); err != nil {
-				return ld, err
+			if err := tw.WriteHeader(h); err != nil {
+				return 0, fmt.Errorf("%s: %w", e.name, err)
 			}
-			ld.ContentBytes += e.size
+			if e.typ == tar.TypeReg && e.size > 0 {
+				if err := c.write(tw, e.size); err != nil {
+					return 0, err
+				}
+				ld.ContentBytes += e.size
+			}
 		}
-	}
-	if err := tw.Close(); err != nil {
-		return ld, err
-	}
-	if err := zw.Close(); err != nil {
-		return ld, err
-	}
-	if err := bw.Flush(); err != nil {
-		return ld, err
-	}
-	if err := f.Close(); err != nil {
-		return ld, err
-	}
-	ld.Digest = "sha256:" + hex.EncodeToString(blobHash.Sum(nil))
-	ld.DiffID = "sha256:" + hex.EncodeToString(diffHash.Sum(nil))
-	ld.Size, ld.TarBytes = blobN.n, tarN.n
-	if err := os.Rename(f.Name(), filepath.Join(blobs, strings.TrimPrefix(ld.Digest, "sha256:"))); err != nil {
-		return ld, err
-	}
-	return ld, nil
+		return len(lp.entries), nil
+	})
+	return ld, err
 }
 
 func path2Base(name string) string { _, f := path2(name); return f }
@@ -524,13 +477,13 @@ func generate(dir string, spec imageSpec, corpus []byte, workers int, logf func(
 		"rootfs":  map[string]any{"type": "layers", "diff_ids": diffIDs},
 		"history": history,
 	})
-	b.ConfigD, b.ConfigLen = digest(cfg), int64(len(cfg))
+	b.ConfigD, b.ConfigLen = harness.Digest(cfg), int64(len(cfg))
 	man := mustJSON(map[string]any{
 		"schemaVersion": 2, "mediaType": mtManifest,
 		"config": map[string]any{"mediaType": mtConfig, "digest": b.ConfigD, "size": len(cfg)},
 		"layers": layers,
 	})
-	b.Manifest = digest(man)
+	b.Manifest = harness.Digest(man)
 	idx := mustJSON(map[string]any{
 		"schemaVersion": 2, "mediaType": mtIndex,
 		"manifests": []any{map[string]any{
@@ -553,7 +506,7 @@ func generate(dir string, spec imageSpec, corpus []byte, workers int, logf func(
 		return nil, err
 	}
 	logf("generated %s: %d entries, %s uncompressed, %s gzip (%.2fx) in %.1fs",
-		spec.Name, b.entries(), human(b.tarBytes()), human(b.blobBytes()),
+		spec.Name, b.entries(), harness.Human(b.tarBytes()), harness.Human(b.blobBytes()),
 		float64(b.tarBytes())/float64(b.blobBytes()), time.Since(start).Seconds())
 	return b, nil
 }
@@ -562,60 +515,28 @@ func generate(dir string, spec imageSpec, corpus []byte, workers int, logf func(
 // before docker 25: manifest.json, HEX.json config, HEX.tar.gz layers),
 // copying the blobs through.
 func writeDockerArchive(b *builtImage, file string) error {
-	f, err := os.Create(file)
+	a, err := harness.CreateTar(file, epoch)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	tw := tar.NewWriter(bw)
-	add := func(name string, size int64, r io.Reader) error {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Size: size, Mode: 0o644, ModTime: epoch, Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		_, err := io.Copy(tw, r)
-		return err
-	}
-	addFile := func(name, src string) error {
-		sf, err := os.Open(src)
-		if err != nil {
-			return err
-		}
-		defer sf.Close()
-		st, err := sf.Stat()
-		if err != nil {
-			return err
-		}
-		return add(name, st.Size(), sf)
-	}
+	defer a.Abort()
 	cfgName := strings.TrimPrefix(b.ConfigD, "sha256:") + ".json"
-	if err := addFile(cfgName, b.blobPath(b.ConfigD)); err != nil {
+	if err := a.AddFile(cfgName, b.blobPath(b.ConfigD)); err != nil {
 		return err
 	}
 	var paths []string
 	for _, l := range b.Layers {
 		p := strings.TrimPrefix(l.Digest, "sha256:") + ".tar.gz"
 		paths = append(paths, p)
-		if err := addFile(p, b.blobPath(l.Digest)); err != nil {
+		if err := a.AddFile(p, b.blobPath(l.Digest)); err != nil {
 			return err
 		}
 	}
 	m := mustJSON([]any{map[string]any{"Config": cfgName, "RepoTags": []string{"bench/" + b.Spec.Name + ":latest"}, "Layers": paths}})
-	if err := add("manifest.json", int64(len(m)), strings.NewReader(string(m))); err != nil {
+	if err := a.AddBytes("manifest.json", m); err != nil {
 		return err
 	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-func digest(b []byte) string {
-	s := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(s[:])
+	return a.Close()
 }
 
 func mustJSON(v any) []byte {

@@ -18,23 +18,23 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	cost "github.com/redline-go/redline/bench/internal/measure"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/redline-go/redline/bench/internal/harness"
+	"github.com/redline-go/redline/bench/internal/measure"
 )
 
 var (
@@ -49,20 +49,9 @@ var (
 	seriesFlag = flag.String("entries", "", "entry counts of the tiny-bytes images, comma separated (default files/4,files,4*files)")
 )
 
-func main() {
-	cost.ChildMain()
-	flag.Parse()
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench/analyze:", err)
-		os.Exit(1)
-	}
-}
+func main() { harness.Main("analyze", run) }
 
-var t0 = time.Now()
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(t0).Seconds(), fmt.Sprintf(format, args...))
-}
+var logf = harness.Logf
 
 func run() error {
 	size, err := parseSize(*sizeFlag)
@@ -72,7 +61,7 @@ func run() error {
 	if *filesFlag < 2000 {
 		return fmt.Errorf("-files %d: want at least 2000", *filesFlag)
 	}
-	root, err := moduleRoot()
+	root, err := harness.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -87,12 +76,12 @@ func run() error {
 		return fmt.Errorf("GNU gzip is needed for the floor: %w", err)
 	}
 
-	if m, err := measure("", "true", nil); err == nil {
-		logf("peak RSS of `true` under the measuring wrapper: %d KiB (the floor of every RSS below)", m.rssKiB)
+	if m, err := measure.Run("", "true", nil, nil); err == nil {
+		logf("peak RSS of `true` under the measuring wrapper: %d KiB (the floor of every RSS below)", m.RSSKiB)
 	}
 	redline := filepath.Join(out, "redline")
 	logf("go build -o %s ./cmd/redline", redline)
-	if err := goCmd(root, "build", "-o", redline, "./cmd/redline"); err != nil {
+	if err := harness.RunLog(root, nil, "go", "build", "-o", redline, "./cmd/redline"); err != nil {
 		return err
 	}
 
@@ -144,21 +133,21 @@ func run() error {
 		}
 	}
 	if dive != "" {
-		if _, err := measure("", "cat", []string{archive}); err != nil {
+		if _, err := measure.Run("", "cat", []string{archive}, nil); err != nil {
 			return err
 		}
 	}
 
 	rows := map[string]*row{}
 	var order []string
-	add := func(key, tool, img string, m sample, floor string) {
+	add := func(key, tool, img string, m measure.Sample, floor, note string) {
 		r := rows[key]
 		if r == nil {
-			r = &row{tool: tool, image: img, floorOf: floor}
+			r = &row{tool: tool, image: img, floorOf: floor, note: note}
 			rows[key] = r
 			order = append(order, key)
 		}
-		r.samples = append(r.samples, m)
+		r.Samples = append(r.Samples, m)
 	}
 	floorKey := func(img string) string { return "gzip|" + img }
 	for i := 1; i <= *runsFlag; i++ {
@@ -169,47 +158,48 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			add(floorKey(name), "gzip -dc (1 process per blob, summed)", name, m, name)
+			add(floorKey(name), "gzip -dc (1 process per blob, summed)", name, m, name, "")
 			if b == mainImg {
 				m, err := gzipOne(b)
 				if err != nil {
 					return err
 				}
-				add("gzip1|"+name, "gzip -dc all blobs (1 process)", name, m, name)
+				add("gzip1|"+name, "gzip -dc all blobs (1 process)", name, m, name, "")
 				m, err = goGunzip(b)
 				if err != nil {
 					return err
 				}
-				add("kgzip|"+name, "klauspost gzip in-process, no hashing (info)", name, m, name)
+				add("kgzip|"+name, "klauspost gzip in-process, no hashing (info)", name, m, name, "")
 			}
-			m, err = measure("", redline, []string{"analyze", "-q", "-o", "json=/dev/null", "oci-dir:" + b.Dir})
+			m, err = measure.Run("", redline, []string{"analyze", "-q", "-o", "json=/dev/null", "oci-dir:" + b.Dir}, nil)
 			if err != nil {
 				return err
 			}
-			add("redline|"+name, "redline analyze", name, m, name)
+			add("redline|"+name, "redline analyze", name, m, name, "")
 			if b == mainImg && dive != "" {
-				m, err = measure("", redline, []string{"analyze", "-q", "-o", "json=/dev/null", "docker-archive:" + archive})
+				m, err = measure.Run("", redline, []string{"analyze", "-q", "-o", "json=/dev/null", "docker-archive:" + archive}, nil)
 				if err != nil {
 					return err
 				}
-				add("redline-da|"+name, "redline analyze (docker-archive)", name, m, name)
+				add("redline-da|"+name, "redline analyze (docker-archive)", name, m, name, "")
 			}
 		}
 	}
 	if dive != "" {
 		for i := 1; i <= *diveRuns; i++ {
 			logf("dive run %d/%d on %s", i, *diveRuns, archive)
-			m, err := measure("", dive, []string{"--ci", "--source", "docker-archive", archive})
-			var re *runError
-			if errors.As(err, &re) && re.exit == 1 {
+			m, err := measure.Run("", dive, []string{"--ci", "--source", "docker-archive", archive}, nil)
+			note := ""
+			var ee *measure.ExitError
+			if errors.As(err, &ee) && ee.Exit == 1 {
 				err = nil // dive's CI rules failed on the wasteful image: it still analyzed it
-				m.note = "exit 1 (CI rules failed)"
+				note = "exit 1 (CI rules failed)"
 			}
 			if err != nil {
 				logf("dive failed: %v", err)
 				break
 			}
-			add("dive|main", "dive --ci (docker-archive)", "main", m, "main")
+			add("dive|main", "dive --ci (docker-archive)", "main", m, "main", note)
 		}
 	}
 
@@ -227,14 +217,14 @@ func run() error {
 			return err
 		}
 		bin := filepath.Join(out, "analyzeprof")
-		if err := goCmd(root, "build", "-o", bin, "./bench/analyzeprof"); err != nil {
+		if err := harness.RunLog(root, nil, "go", "build", "-o", bin, "./bench/analyzeprof"); err != nil {
 			return err
 		}
-		m, err := measure("", bin, []string{"-cpuprofile", prof, "oci-dir:" + mainImg.Dir})
+		m, err := measure.Run("", bin, []string{"-cpuprofile", prof, "oci-dir:" + mainImg.Dir}, nil)
 		if err != nil {
 			return err
 		}
-		logf("CPU profile of an in-process analysis (%.2fs wall) in %s: go tool pprof -top %s %s", m.wall.Seconds(), prof, bin, prof)
+		logf("CPU profile of an in-process analysis (%.2fs wall) in %s: go tool pprof -top %s %s", m.Wall.Seconds(), prof, bin, prof)
 	}
 
 	if !*keepFlag {
@@ -250,122 +240,30 @@ func run() error {
 
 // ---- measuring ----
 
-type sample struct {
-	wall, cpu time.Duration
-	rssKiB    int64 // 0: not measured
-	note      string
-}
-
+// row is one tool on one image: its runs, and the note of the first run
+// (shown with the tool).
 type row struct {
-	tool, image, floorOf string
-	samples              []sample
-}
-
-func median[T int64 | time.Duration](xs []T) T {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)/2]
-}
-
-func (r *row) wall() time.Duration {
-	var xs []time.Duration
-	for _, s := range r.samples {
-		xs = append(xs, s.wall)
-	}
-	return median(xs)
-}
-
-// wallRange is the fastest and slowest run.
-func (r *row) wallRange() (lo, hi time.Duration) {
-	for i, s := range r.samples {
-		if i == 0 || s.wall < lo {
-			lo = s.wall
-		}
-		hi = max(hi, s.wall)
-	}
-	return lo, hi
-}
-
-func (r *row) cpu() time.Duration {
-	var xs []time.Duration
-	for _, s := range r.samples {
-		xs = append(xs, s.cpu)
-	}
-	return median(xs)
-}
-
-func (r *row) rss() int64 {
-	var xs []int64
-	for _, s := range r.samples {
-		xs = append(xs, s.rssKiB)
-	}
-	return median(xs)
-}
-
-// measure runs a command with stdout to stdoutPath (default /dev/null) and
-// returns its wall time, CPU time and peak RSS.
-//
-// The command is started by a fresh copy of this program (-child), not by
-// this one: Linux starts a child's ru_maxrss at the peak RSS of the
-// process it was forked from (Go forks with vfork semantics, and exec
-// records the old address space's high-water mark), so the harness, which
-// has held plans and buffers, would put a floor of tens of MiB under every
-// measurement. The small wrapper's floor is a few MiB (logged at start).
-func measure(stdoutPath, name string, args []string) (sample, error) {
-	cr, err := cost.Run(stdoutPath, name, args, nil)
-	s := sample{wall: time.Duration(cr.WallNs), cpu: time.Duration(cr.CPUNs), rssKiB: cr.MaxRSSKiB}
-	var ee *cost.ExitError
-	if errors.As(err, &ee) {
-		return s, &runError{cmd: ee.Cmd, exit: ee.Exit, msg: ee.Msg, stderr: ee.Stderr}
-	}
-	return s, err
-}
-
-type runError struct {
-	cmd, msg, stderr string
-	exit             int
-}
-
-func (e *runError) Error() string {
-	return fmt.Sprintf("%s: exit %d %s\n%s", e.cmd, e.exit, e.msg, e.stderr)
+	tool, image, floorOf, note string
+	measure.Samples
 }
 
 // gzipFloor runs `gzip -dc BLOB > /dev/null` for each layer in turn.
-func gzipFloor(b *builtImage) (sample, error) {
-	var sum sample
-	for _, l := range b.Layers {
-		m, err := measure("", "gzip", []string{"-dc", b.blobPath(l.Digest)})
-		if err != nil {
-			return sum, err
-		}
-		sum.wall += m.wall
-		sum.cpu += m.cpu
-		sum.rssKiB = max(sum.rssKiB, m.rssKiB)
-	}
-	return sum, nil
-}
+func gzipFloor(b *builtImage) (measure.Sample, error) { return measure.GzipFloor(b.layerBlobs()) }
 
 // gzipOne runs one `gzip -dc BLOB... > /dev/null`: the same as
 // `cat BLOB... | gzip -dc`, gzip reading concatenated members.
-func gzipOne(b *builtImage) (sample, error) {
-	args := []string{"-dc"}
-	for _, l := range b.Layers {
-		args = append(args, b.blobPath(l.Digest))
-	}
-	return measure("", "gzip", args)
+func gzipOne(b *builtImage) (measure.Sample, error) {
+	return measure.Run("", "gzip", append([]string{"-dc"}, b.layerBlobs()...), nil)
 }
 
 // goGunzip decompresses every blob in this process with the decompressor
 // redline uses, without hashing or tar parsing: what Go alone can do.
-func goGunzip(b *builtImage) (sample, error) {
+func goGunzip(b *builtImage) (measure.Sample, error) {
 	start := time.Now()
 	for _, l := range b.Layers {
 		f, err := os.Open(b.blobPath(l.Digest))
 		if err != nil {
-			return sample{}, err
+			return measure.Sample{}, err
 		}
 		zr, err := kgzip.NewReader(f)
 		if err == nil {
@@ -373,17 +271,17 @@ func goGunzip(b *builtImage) (sample, error) {
 		}
 		f.Close()
 		if err != nil {
-			return sample{}, err
+			return measure.Sample{}, err
 		}
 	}
 	d := time.Since(start)
-	return sample{wall: d, cpu: d}, nil
+	return measure.Sample{Wall: d, CPU: d}, nil
 }
 
 // check runs redline once (which also warms the page cache) and compares
 // its JSON with what the generator wrote.
 func check(redline string, b *builtImage, jsonOut string) error {
-	m, err := measure("", redline, []string{"analyze", "-q", "-o", "json=" + jsonOut, "oci-dir:" + b.Dir})
+	m, err := measure.Run("", redline, []string{"analyze", "-q", "-o", "json=" + jsonOut, "oci-dir:" + b.Dir}, nil)
 	if err != nil {
 		return err
 	}
@@ -419,8 +317,8 @@ func check(redline string, b *builtImage, jsonOut string) error {
 		content += l.ContentBytes
 	}
 	logf("check %s: %d layers, %d entries, %s uncompressed, %s written, %s reclaimable (efficiency %.3f), %d files, %d dirs; %.2fs, %.0f MiB",
-		b.Spec.Name, s.Layers, entries, human(s.UncompressedBytes), human(s.WrittenBytes), human(s.ReclaimableBytes),
-		s.Efficiency, s.Files, s.Directories, m.wall.Seconds(), float64(m.rssKiB)/1024)
+		b.Spec.Name, s.Layers, entries, harness.Human(s.UncompressedBytes), harness.Human(s.WrittenBytes), harness.Human(s.ReclaimableBytes),
+		s.Efficiency, s.Files, s.Directories, m.Wall.Seconds(), float64(m.RSSKiB)/1024)
 	switch {
 	case s.Layers != len(b.Layers):
 		return fmt.Errorf("%s: redline saw %d layers, want %d", b.Spec.Name, s.Layers, len(b.Layers))
@@ -444,12 +342,12 @@ func writeTables(w io.Writer, imgs []*builtImage, rows map[string]*row, order []
 	fmt.Fprintf(w, "Images (6 gzip layers each, klauspost/compress default level):\n\n")
 	fmt.Fprintf(w, "| image | entries | uncompressed (tar) | gzip blobs | ratio |\n|---|---:|---:|---:|---:|\n")
 	for _, b := range imgs {
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %.2fx |\n", b.Spec.Name, b.entries(), human(b.tarBytes()), human(b.blobBytes()),
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %.2fx |\n", b.Spec.Name, b.entries(), harness.Human(b.tarBytes()), harness.Human(b.blobBytes()),
 			float64(b.tarBytes())/float64(b.blobBytes()))
 	}
 	runs := fmt.Sprintf("%d runs", *runsFlag)
 	if d := rows["dive|main"]; d != nil {
-		runs += fmt.Sprintf(", dive %d", len(d.samples))
+		runs += fmt.Sprintf(", dive %d", len(d.Samples))
 	}
 	fmt.Fprintf(w, "\nMedian of %s; ratio = wall / the image's gzip -dc floor (1 process per blob, summed):\n\n", runs)
 	fmt.Fprintf(w, "| tool | image | wall s | (min–max) | peak RSS MiB | ratio to gzip floor | CPU s | MB/s (uncompressed) |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
@@ -460,18 +358,18 @@ func writeTables(w io.Writer, imgs []*builtImage, rows map[string]*row, order []
 			if r.image != b.Spec.Name {
 				continue
 			}
-			floor := rows["gzip|"+r.floorOf].wall()
+			floor := rows["gzip|"+r.floorOf].Wall()
 			rss := "—"
-			if v := r.rss(); v > 0 {
+			if v := r.RSS(); v > 0 {
 				rss = fmt.Sprintf("%.1f", float64(v)/1024)
 			}
 			tool := r.tool
-			if n := r.samples[0].note; n != "" {
-				tool += " [" + n + "]"
+			if r.note != "" {
+				tool += " [" + r.note + "]"
 			}
-			lo, hi := r.wallRange()
-			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f–%.2f | %s | %.2fx | %.2f | %.0f |\n", tool, r.image, r.wall().Seconds(), lo.Seconds(), hi.Seconds(), rss,
-				r.wall().Seconds()/floor.Seconds(), r.cpu().Seconds(), float64(b.tarBytes())/1e6/r.wall().Seconds())
+			lo, hi := r.WallRange()
+			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f–%.2f | %s | %.2fx | %.2f | %.0f |\n", tool, r.image, r.Wall().Seconds(), lo.Seconds(), hi.Seconds(), rss,
+				r.Wall().Seconds()/floor.Seconds(), r.CPU().Seconds(), float64(b.tarBytes())/1e6/r.Wall().Seconds())
 		}
 	}
 }
@@ -481,71 +379,43 @@ func verdicts(w io.Writer, imgs []*builtImage, rows map[string]*row) {
 	fmt.Fprintf(w, "\nTargets:\n\n")
 	ms := imgs[0].Spec
 	if r, f := get("redline|"+ms.Name), get("gzip|"+ms.Name); r != nil && f != nil {
-		ratio := r.wall().Seconds() / f.wall().Seconds()
+		ratio := r.Wall().Seconds() / f.Wall().Seconds()
 		fmt.Fprintf(w, "- speed: redline %.2fs / gzip -dc floor %.2fs = **%.2fx** on %s (target ≤ 1.3x): %s\n",
-			r.wall().Seconds(), f.wall().Seconds(), ratio, ms.Name, passFail(ratio <= 1.3))
+			r.Wall().Seconds(), f.Wall().Seconds(), ratio, ms.Name, harness.PassFail(ratio <= 1.3))
 	}
 	if r := get("redline|" + ms.Name); r != nil {
-		mb := float64(r.rss()) * 1024 / 1e6
+		mb := float64(r.RSS()) * 1024 / 1e6
 		fmt.Fprintf(w, "- memory: peak RSS %.1f MB (%.1f MiB) for %d entries (target ≤ 150 MB): %s\n",
-			mb, float64(r.rss())/1024, ms.Entries, passFail(mb <= 150))
+			mb, float64(r.RSS())/1024, ms.Entries, harness.PassFail(mb <= 150))
 	}
 	var pts []string
 	grows := true
 	var prev int64
 	for _, b := range imgs[2:] {
 		r := get("redline|" + b.Spec.Name)
-		pts = append(pts, fmt.Sprintf("%d entries: %.1f MiB", b.Spec.Entries, float64(r.rss())/1024))
-		if r.rss() <= prev {
+		pts = append(pts, fmt.Sprintf("%d entries: %.1f MiB", b.Spec.Entries, float64(r.RSS())/1024))
+		if r.RSS() <= prev {
 			grows = false
 		}
-		prev = r.rss()
+		prev = r.RSS()
 	}
-	fmt.Fprintf(w, "- RSS grows with entries (tiny files): %s: %s\n", strings.Join(pts, ", "), passFail(grows))
+	fmt.Fprintf(w, "- RSS grows with entries (tiny files): %s: %s\n", strings.Join(pts, ", "), harness.PassFail(grows))
 	a, b2 := get("redline|"+ms.Name), get("redline|"+imgs[1].Spec.Name)
 	if a != nil && b2 != nil {
-		d := float64(b2.rss()-a.rss()) / float64(a.rss())
+		d := float64(b2.RSS()-a.RSS()) / float64(a.RSS())
 		line := fmt.Sprintf("%s with %s: %.1f MiB, %s with %s: %.1f MiB (%+.1f%%)",
-			ms.Name, human(imgs[0].tarBytes()), float64(a.rss())/1024, imgs[1].Spec.Name, human(imgs[1].tarBytes()), float64(b2.rss())/1024, 100*d)
+			ms.Name, harness.Human(imgs[0].tarBytes()), float64(a.RSS())/1024, imgs[1].Spec.Name, harness.Human(imgs[1].tarBytes()), float64(b2.RSS())/1024, 100*d)
 		for _, b := range imgs[2:] {
 			if b.Spec.Entries == ms.Entries {
 				r := get("redline|" + b.Spec.Name)
-				line += fmt.Sprintf(", %s with %s: %.1f MiB", b.Spec.Name, human(b.tarBytes()), float64(r.rss())/1024)
+				line += fmt.Sprintf(", %s with %s: %.1f MiB", b.Spec.Name, harness.Human(b.tarBytes()), float64(r.RSS())/1024)
 			}
 		}
-		fmt.Fprintf(w, "- RSS does not grow with bytes (same %d entries): %s: %s\n", ms.Entries, line, passFail(d < 0.15))
+		fmt.Fprintf(w, "- RSS does not grow with bytes (same %d entries): %s: %s\n", ms.Entries, line, harness.PassFail(d < 0.15))
 	}
-}
-
-func passFail(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "MISS"
 }
 
 // ---- helpers ----
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run from inside the redline module")
-	}
-	return filepath.Dir(mod), nil
-}
-
-func goCmd(dir string, args ...string) error {
-	cmd := exec.CommandContext(context.Background(), "go", args...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
-	}
-	return nil
-}
 
 func findDive() string {
 	switch *diveFlag {
@@ -557,7 +427,7 @@ func findDive() string {
 		}
 		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
 			for _, gp := range filepath.SplitList(strings.TrimSpace(string(out))) {
-				if p := filepath.Join(gp, "bin", "dive"); isExec(p) {
+				if p := filepath.Join(gp, "bin", "dive"); harness.IsExec(p) {
 					return p
 				}
 			}
@@ -565,11 +435,6 @@ func findDive() string {
 		return ""
 	}
 	return *diveFlag
-}
-
-func isExec(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
 func parseSize(s string) (int64, error) {
@@ -590,16 +455,4 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("-size %q: want a size like 1GiB or 512MiB", s)
 	}
 	return int64(f * float64(mul)), nil
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

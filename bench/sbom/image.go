@@ -2,13 +2,9 @@ package main
 
 import (
 	"archive/tar"
-	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -18,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/redline-go/redline/bench/internal/harness"
 )
 
 // created is the fixed creation time of the images and their entries'
@@ -36,10 +32,8 @@ type layerSrc struct {
 
 // layerBlob is a written gzip layer.
 type layerBlob struct {
-	file           string // blob on disk
-	digest, diffID string // sha256:... of the gzip blob and of the tar
-	size, tarSize  int64
-	entries        int
+	harness.Layer
+	file string // blob on disk
 }
 
 // builtImage is a docker-archive on disk.
@@ -49,77 +43,23 @@ type builtImage struct {
 	binaries      []string // image paths of the Go binaries it holds
 }
 
-func (b *builtImage) tarBytes() (n int64) {
-	for _, l := range b.layers {
-		n += l.tarSize
-	}
-	return n
-}
+func (b *builtImage) tarBytes() int64  { return harness.Total(b.layers).TarBytes }
+func (b *builtImage) blobBytes() int64 { return harness.Total(b.layers).Size }
 
-func (b *builtImage) blobBytes() (n int64) {
-	for _, l := range b.layers {
-		n += l.size
-	}
-	return n
-}
-
-// hashWriter counts and hashes what goes through it.
-type hashWriter struct {
-	h hash.Hash
-	n int64
-}
-
-func (w *hashWriter) Write(p []byte) (int, error) {
-	w.h.Write(p)
-	w.n += int64(len(p))
-	return len(p), nil
-}
-
-func (w *hashWriter) sum() string { return "sha256:" + hex.EncodeToString(w.h.Sum(nil)) }
-
-// writeLayer streams one layer to dir/tmp as tar → gzip → file, hashing
-// the tar (diff ID) and the gzip stream (digest) on the way, then renames
-// the blob to its digest.
+// writeLayer streams one layer into dir (harness.WriteLayer: tar → gzip →
+// file, hashing the tar (diff ID) and the gzip stream (digest) on the way,
+// the blob named by its digest).
 func writeLayer(dir string, src layerSrc) (layerBlob, error) {
-	tmp, err := os.CreateTemp(dir, "layer-*.tmp")
+	l, err := harness.WriteLayer(dir, func(tw *tar.Writer) (int, error) {
+		if src.rootDir != "" {
+			return tarRoot(tw, src.rootDir)
+		}
+		return tarFiles(tw, src.files)
+	})
 	if err != nil {
 		return layerBlob{}, err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	blobHash := &hashWriter{h: sha256.New()}
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, blobHash), 1<<20)
-	zw, err := kgzip.NewWriterLevel(bw, kgzip.DefaultCompression)
-	if err != nil {
-		return layerBlob{}, err
-	}
-	tarHash := &hashWriter{h: sha256.New()}
-	tw := tar.NewWriter(io.MultiWriter(zw, tarHash))
-	n := 0
-	switch {
-	case src.rootDir != "":
-		n, err = tarRoot(tw, src.rootDir)
-	default:
-		n, err = tarFiles(tw, src.files)
-	}
-	if err != nil {
-		return layerBlob{}, err
-	}
-	if err := tw.Close(); err != nil {
-		return layerBlob{}, err
-	}
-	if err := zw.Close(); err != nil {
-		return layerBlob{}, err
-	}
-	if err := bw.Flush(); err != nil {
-		return layerBlob{}, err
-	}
-	if err := tmp.Close(); err != nil {
-		return layerBlob{}, err
-	}
-	l := layerBlob{digest: blobHash.sum(), diffID: tarHash.sum(), size: blobHash.n, tarSize: tarHash.n, entries: n}
-	l.file = filepath.Join(dir, strings.TrimPrefix(l.digest, "sha256:"))
-	return l, os.Rename(tmp.Name(), l.file)
+	return layerBlob{Layer: l, file: harness.BlobPath(dir, l.Digest)}, nil
 }
 
 // tarRoot writes a root filesystem in lexical order, keeping owners,
@@ -260,7 +200,7 @@ func writeImage(blobs, name, archive string, srcs []layerSrc, binaries []string)
 			return nil, fmt.Errorf("%s: layer %q: %w", name, s.createdBy, err)
 		}
 		b.layers = append(b.layers, l)
-		diffIDs = append(diffIDs, l.diffID)
+		diffIDs = append(diffIDs, l.DiffID)
 		history = append(history, map[string]any{"created": created, "created_by": s.createdBy})
 	}
 	cfg, err := json.Marshal(map[string]any{
@@ -274,43 +214,27 @@ func writeImage(blobs, name, archive string, srcs []layerSrc, binaries []string)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(cfg)
-	cfgName := "blobs/sha256/" + hex.EncodeToString(sum[:])
+	cfgName := "blobs/sha256/" + strings.TrimPrefix(harness.Digest(cfg), "sha256:")
 
-	f, err := os.Create(archive + ".tmp")
+	a, err := harness.CreateTar(archive+".tmp", created)
 	if err != nil {
 		return nil, err
 	}
 	defer os.Remove(archive + ".tmp")
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	tw := tar.NewWriter(bw)
-	add := func(name string, size int64, r io.Reader) error {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Size: size, Mode: 0o644, ModTime: created, Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		_, err := io.Copy(tw, r)
-		return err
-	}
+	defer a.Abort()
 	for _, d := range []string{"blobs/", "blobs/sha256/"} {
-		if err := tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, ModTime: created, Typeflag: tar.TypeDir}); err != nil {
+		if err := a.Dir(d); err != nil {
 			return nil, err
 		}
 	}
-	if err := add(cfgName, int64(len(cfg)), strings.NewReader(string(cfg))); err != nil {
+	if err := a.AddBytes(cfgName, cfg); err != nil {
 		return nil, err
 	}
 	var layerNames []string
 	for _, l := range b.layers {
-		ln := "blobs/sha256/" + strings.TrimPrefix(l.digest, "sha256:")
+		ln := "blobs/sha256/" + strings.TrimPrefix(l.Digest, "sha256:")
 		layerNames = append(layerNames, ln)
-		lf, err := os.Open(l.file)
-		if err != nil {
-			return nil, err
-		}
-		err = add(ln, l.size, lf)
-		lf.Close()
-		if err != nil {
+		if err := a.AddFile(ln, l.file); err != nil {
 			return nil, err
 		}
 	}
@@ -318,16 +242,10 @@ func writeImage(blobs, name, archive string, srcs []layerSrc, binaries []string)
 	if err != nil {
 		return nil, err
 	}
-	if err := add("manifest.json", int64(len(m)), strings.NewReader(string(m))); err != nil {
+	if err := a.AddBytes("manifest.json", m); err != nil {
 		return nil, err
 	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := bw.Flush(); err != nil {
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
+	if err := a.Close(); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(archive+".tmp", archive); err != nil {
@@ -355,7 +273,7 @@ func saveMeta(b *builtImage) error {
 			File, Digest, DiffID string
 			Size, TarSize        int64
 			Entries              int
-		}{l.file, l.digest, l.diffID, l.size, l.tarSize, l.entries})
+		}{l.file, l.Digest, l.DiffID, l.Size, l.TarBytes, l.Entries})
 	}
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -379,7 +297,7 @@ func loadImage(name, archive string) *builtImage {
 	}
 	b := &builtImage{name: name, archive: archive, binaries: m.Binaries}
 	for _, l := range m.Layers {
-		b.layers = append(b.layers, layerBlob{file: l.File, digest: l.Digest, diffID: l.DiffID, size: l.Size, tarSize: l.TarSize, entries: l.Entries})
+		b.layers = append(b.layers, layerBlob{file: l.File, Layer: harness.Layer{Digest: l.Digest, DiffID: l.DiffID, Size: l.Size, TarBytes: l.TarSize, Entries: l.Entries}})
 	}
 	return b
 }
@@ -402,16 +320,16 @@ func debianRoot(out string) (string, error) {
 	root := filepath.Join(out, "debian-minbase")
 	if _, err := lookPath("debootstrap"); err != nil {
 		logf("debootstrap missing: apt-get install -y debootstrap")
-		if err := runLog("", nil, "apt-get", "update"); err != nil {
+		if err := harness.RunLog("", nil, "apt-get", "update"); err != nil {
 			return "", err
 		}
-		if err := runLog("", nil, "apt-get", "install", "-y", "debootstrap"); err != nil {
+		if err := harness.RunLog("", nil, "apt-get", "install", "-y", "debootstrap"); err != nil {
 			return "", err
 		}
 	}
 	os.RemoveAll(root)
 	logf("debootstrap --variant=minbase bookworm %s (a few minutes)", root)
-	if err := runLog("", nil, "debootstrap", "--variant=minbase", "bookworm", root, "http://deb.debian.org/debian"); err != nil {
+	if err := harness.RunLog("", nil, "debootstrap", "--variant=minbase", "bookworm", root, "http://deb.debian.org/debian"); err != nil {
 		os.RemoveAll(root)
 		return "", errors.Join(errors.New("debootstrap failed"), err)
 	}

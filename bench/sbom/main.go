@@ -26,13 +26,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	cost "github.com/redline-go/redline/bench/internal/measure"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/redline-go/redline/bench/internal/harness"
+	"github.com/redline-go/redline/bench/internal/measure"
 )
 
 const (
@@ -62,20 +64,9 @@ var (
 	reuseFlag   = flag.Bool("reuse", false, "reuse the images of a previous run instead of rebuilding them")
 )
 
-func main() {
-	cost.ChildMain()
-	flag.Parse()
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench/sbom:", err)
-		os.Exit(1)
-	}
-}
+func main() { harness.Main("sbom", run) }
 
-var t0 = time.Now()
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(t0).Seconds(), fmt.Sprintf(format, args...))
-}
+var logf = harness.Logf
 
 // tool is one SBOM generator under test.
 type tool struct {
@@ -87,7 +78,7 @@ type tool struct {
 }
 
 func run() error {
-	root, err := moduleRoot()
+	root, err := harness.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -100,8 +91,8 @@ func run() error {
 			return err
 		}
 	}
-	if m, err := measure("", "true", nil, nil); err == nil {
-		logf("peak RSS of `true` under the measuring wrapper: %d KiB (the floor of every RSS below)", m.rssKiB)
+	if m, err := measure.Run("", "true", nil, nil); err == nil {
+		logf("peak RSS of `true` under the measuring wrapper: %d KiB (the floor of every RSS below)", m.RSSKiB)
 	}
 	var notes []string // what failed or was skipped, for the report
 	note := func(format string, args ...any) {
@@ -124,14 +115,14 @@ func run() error {
 	bins := filepath.Join(out, "bin")
 	redline := filepath.Join(bins, "redline")
 	logf("go build -buildvcs=false -o %s ./cmd/redline", redline)
-	if err := runLog(root, nil, "go", "build", "-buildvcs=false", "-o", redline, "./cmd/redline"); err != nil {
+	if err := harness.RunLog(root, nil, "go", "build", "-buildvcs=false", "-o", redline, "./cmd/redline"); err != nil {
 		return err
 	}
 	imageBins := map[string]string{"/usr/local/bin/redline": redline}
 	for _, p := range goPrograms {
 		dst := filepath.Join(bins, p.name)
 		logf("GOBIN=%s go install %s@%s", bins, p.pkg, p.version)
-		if err := runLog("", []string{"GOFLAGS=", "GOBIN=" + bins}, "go", "install", p.pkg+"@"+p.version); err != nil {
+		if err := harness.RunLog("", []string{"GOFLAGS=", "GOBIN=" + bins}, "go", "install", p.pkg+"@"+p.version); err != nil {
 			note("%s@%s did not build, left out of the image: %v", p.pkg, p.version, firstLine(err))
 			continue
 		}
@@ -241,7 +232,7 @@ func run() error {
 	}
 
 	// ---- measured runs ----
-	samples := map[string][]sample{}
+	samples := map[string]measure.Samples{}
 	loadBefore := loadAvg()
 	for i := 1; i <= *runsFlag; i++ {
 		for _, b := range imgs {
@@ -253,11 +244,11 @@ func run() error {
 				if err != nil {
 					return err
 				}
-				logf("run %d/%d: %s on %s: %.2fs, %.1f MiB", i, *runsFlag, t.name, b.name, s.wall.Seconds(), float64(s.rssKiB)/1024)
+				logf("run %d/%d: %s on %s: %.2fs, %.1f MiB", i, *runsFlag, t.name, b.name, s.Wall.Seconds(), float64(s.RSSKiB)/1024)
 				samples[t.name+"|"+b.name] = append(samples[t.name+"|"+b.name], s)
 			}
 			if s, ok := gzipFloor(b); ok {
-				logf("run %d/%d: gzip -dc floor of %s: %.2fs", i, *runsFlag, b.name, s.wall.Seconds())
+				logf("run %d/%d: gzip -dc floor of %s: %.2fs", i, *runsFlag, b.name, s.Wall.Seconds())
 				samples["gzip|"+b.name] = append(samples["gzip|"+b.name], s)
 			}
 		}
@@ -290,14 +281,14 @@ func run() error {
 }
 
 // runTool runs t on b once, stdout to stdoutPath ("" discards it).
-func runTool(t *tool, b *builtImage, stdoutPath string) (sample, error) {
+func runTool(t *tool, b *builtImage, stdoutPath string) (measure.Sample, error) {
 	args := t.args(b.archive)
 	if t.perRun != nil {
 		extra, cleanup := t.perRun()
 		defer cleanup()
 		args = append(args, extra...)
 	}
-	return measure(stdoutPath, t.bin, args, t.env)
+	return measure.Run(stdoutPath, t.bin, args, t.env)
 }
 
 // trivyTool works out trivy's flags for an SBOM with no database: its
@@ -351,14 +342,14 @@ func installTool(out, name, flagVal, module, version string, env []string, toolc
 		return "", errors.New("-" + name + " off")
 	case "auto":
 	default:
-		if !isExec(flagVal) {
+		if !harness.IsExec(flagVal) {
 			return "", fmt.Errorf("-%s %s: not an executable", name, flagVal)
 		}
 		return flagVal, nil
 	}
 	dir := filepath.Join(out, "tools")
 	bin := filepath.Join(dir, name)
-	if isExec(bin) && moduleVersion(bin) == version {
+	if harness.IsExec(bin) && moduleVersion(bin) == version {
 		logf("%s: %s (%s, installed before)", name, bin, version)
 		return bin, nil
 	}
@@ -369,7 +360,7 @@ func installTool(out, name, flagVal, module, version string, env []string, toolc
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "go", "install", module+"@"+version)
 		cmd.Env = append(os.Environ(), env...)
-		var t cost.Tail
+		var t measure.Tail
 		cmd.Stdout, cmd.Stderr = &t, io.MultiWriter(&t, prefixWriter(name))
 		start := time.Now()
 		err := cmd.Run()
@@ -434,35 +425,7 @@ func redlineVersion(root string) string {
 	return v
 }
 
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run from inside the redline module")
-	}
-	return filepath.Dir(mod), nil
-}
-
-// runLog runs a command with its output on stderr.
-func runLog(dir string, env []string, name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, os.Stderr, os.Stderr
-	cmd.Env = append(os.Environ(), env...)
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-	}
-	return nil
-}
-
 func lookPath(name string) (string, error) { return exec.LookPath(name) }
-
-func isExec(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
-}
 
 func copyPath(src, dst string) error {
 	in, err := os.Open(src)
@@ -507,20 +470,19 @@ func loadAvg() string {
 // gzipFloor runs `gzip -dc BLOB > /dev/null` for each layer blob in turn
 // and sums the times: decompressing the layers is work every tool must do,
 // and none can go below it without decompressing layers in parallel.
-func gzipFloor(b *builtImage) (sample, bool) {
+// A floor that fails is left out of the report (logged).
+func gzipFloor(b *builtImage) (measure.Sample, bool) {
 	if _, err := exec.LookPath("gzip"); err != nil || len(b.layers) == 0 {
-		return sample{}, false
+		return measure.Sample{}, false
 	}
-	var sum sample
+	var files []string
 	for _, l := range b.layers {
-		m, err := measure("", "gzip", []string{"-dc", l.file}, nil)
-		if err != nil {
-			logf("gzip floor: %v", firstLine(err))
-			return sample{}, false
-		}
-		sum.wall += m.wall
-		sum.cpu += m.cpu
-		sum.rssKiB = max(sum.rssKiB, m.rssKiB)
+		files = append(files, l.file)
 	}
-	return sum, true
+	s, err := measure.GzipFloor(files)
+	if err != nil {
+		logf("gzip floor: %v", firstLine(err))
+		return measure.Sample{}, false
+	}
+	return s, true
 }

@@ -10,6 +10,9 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/redline-go/redline/bench/internal/harness"
+	"github.com/redline-go/redline/bench/internal/measure"
 )
 
 type report struct {
@@ -18,7 +21,7 @@ type report struct {
 	imgs                  []*builtImage
 	tools                 []*tool
 	founds                map[string]*found
-	samples               map[string][]sample
+	samples               map[string]measure.Samples
 	notes                 []string
 	imageBins             map[string]string
 }
@@ -27,29 +30,10 @@ type report struct {
 // are in OUT/diff-*.txt.
 const maxListed = 40
 
-func (r *report) wall(key string) time.Duration {
-	var xs []time.Duration
-	for _, s := range r.samples[key] {
-		xs = append(xs, s.wall)
-	}
-	return median(xs)
-}
-
-func (r *report) cpu(key string) time.Duration {
-	var xs []time.Duration
-	for _, s := range r.samples[key] {
-		xs = append(xs, s.cpu)
-	}
-	return median(xs)
-}
-
-func (r *report) rss(key string) int64 {
-	var xs []int64
-	for _, s := range r.samples[key] {
-		xs = append(xs, s.rssKiB)
-	}
-	return median(xs)
-}
+// The medians of the runs of key (TOOL|IMAGE).
+func (r *report) wall(key string) time.Duration { return r.samples[key].Wall() }
+func (r *report) cpu(key string) time.Duration  { return r.samples[key].CPU() }
+func (r *report) rss(key string) int64          { return r.samples[key].RSS() }
 
 func (r *report) write(w io.Writer) {
 	fmt.Fprintf(w, "Run of %s (`go run ./bench/sbom`, %d measured runs, median).\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), *runsFlag)
@@ -146,7 +130,7 @@ func (r *report) images(w io.Writer) {
 			}
 			sz := ""
 			if st, err := os.Stat(src); err == nil {
-				sz = " " + human(st.Size())
+				sz = " " + harness.Human(st.Size())
 			}
 			v := moduleVersion(src)
 			if v != "" {
@@ -157,7 +141,7 @@ func (r *report) images(w io.Writer) {
 		layers, tarSz, gzSz := "?", "?", "?"
 		if len(b.layers) > 0 {
 			layers = fmt.Sprint(len(b.layers))
-			tarSz, gzSz = human(b.tarBytes()), human(b.blobBytes())
+			tarSz, gzSz = harness.Human(b.tarBytes()), harness.Human(b.blobBytes())
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", b.name, layers, tarSz, gzSz, strings.Join(bins, ", "))
 	}
@@ -174,7 +158,7 @@ func (r *report) results(w io.Writer) {
 			if sk := "syft|" + b.name; len(r.samples[sk]) > 0 {
 				ratioT = fmt.Sprintf("%.3f (1/%.1f)", r.wall(k).Seconds()/r.wall(sk).Seconds(), r.wall(sk).Seconds()/r.wall(k).Seconds())
 			}
-			lo, hi := minMax(r.samples[k])
+			lo, hi := r.samples[k].WallRange()
 			fmt.Fprintf(w, "| gzip -dc per layer blob, summed (floor) | %s | %.2f | %.2f–%.2f | %.1f | %.2f | — | — | %s | — |\n",
 				b.name, r.wall(k).Seconds(), lo.Seconds(), hi.Seconds(), float64(r.rss(k))/1024, r.cpu(k).Seconds(), ratioT)
 		}
@@ -185,7 +169,7 @@ func (r *report) results(w io.Writer) {
 				fmt.Fprintf(w, "| %s | %s | failed | | | | | | | |\n", t.name, b.name)
 				continue
 			}
-			lo, hi := minMax(r.samples[k])
+			lo, hi := r.samples[k].WallRange()
 			ratioT, ratioM := "—", "—"
 			if sk := "syft|" + b.name; len(r.samples[sk]) > 0 && t.name != "syft" {
 				ratioT = fmt.Sprintf("%.3f (1/%.1f)", r.wall(k).Seconds()/r.wall(sk).Seconds(), r.wall(sk).Seconds()/r.wall(k).Seconds())
@@ -264,12 +248,8 @@ func (r *report) targets(w io.Writer) {
 	}
 }
 
-func passFail(ok bool) string {
-	if ok {
-		return "**PASS**"
-	}
-	return "**MISS**"
-}
+// passFail is the verdict in bold: **PASS** or **MISS**.
+func passFail(ok bool) string { return "**" + harness.PassFail(ok) + "**" }
 
 // pairs are the comparisons made: everything against syft, the
 // reference, and redline against trivy.
@@ -432,26 +412,4 @@ func rel(root, p string) string {
 		return r
 	}
 	return p
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-func minMax(ss []sample) (lo, hi time.Duration) {
-	for i, s := range ss {
-		if i == 0 || s.wall < lo {
-			lo = s.wall
-		}
-		hi = max(hi, s.wall)
-	}
-	return lo, hi
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -84,11 +85,29 @@ func (e *ExitError) Error() string {
 	return fmt.Sprintf("%s: exit %d %s\n%s", e.Cmd, e.Exit, e.Msg, e.Stderr)
 }
 
+// Sample is what one measured run cost.
+type Sample struct {
+	Wall, CPU time.Duration
+	RSSKiB    int64 // peak RSS; 0: not measured
+}
+
 // Run runs name with args, stdout to stdoutPath (default /dev/null) and
-// env added to the environment, through a fresh copy of this program in
-// the child mode, and returns what it cost. A command that fails returns
-// its cost and an *ExitError.
-func Run(stdoutPath, name string, args, env []string) (Result, error) {
+// env added to the environment, and returns what it cost. A command that
+// fails returns its cost and an *ExitError.
+//
+// The command is started by a fresh copy of this program in the child
+// mode, not by this one: Linux starts a child's ru_maxrss at the peak RSS
+// of the process it was forked from (Go forks with vfork semantics, and
+// exec records the old address space's high-water mark), so a harness that
+// has held plans, buffers or parsed JSON would put its own peak under
+// every measurement. The small wrapper's floor is a few MiB (the harnesses
+// log it at start by measuring `true`).
+func Run(stdoutPath, name string, args, env []string) (Sample, error) {
+	cr, err := run(stdoutPath, name, args, env)
+	return Sample{Wall: time.Duration(cr.WallNs), CPU: time.Duration(cr.CPUNs), RSSKiB: cr.MaxRSSKiB}, err
+}
+
+func run(stdoutPath, name string, args, env []string) (Result, error) {
 	if stdoutPath == "" {
 		stdoutPath = os.DevNull
 	}
@@ -127,6 +146,64 @@ func Run(stdoutPath, name string, args, env []string) (Result, error) {
 		return cr, &ExitError{Cmd: what, Exit: cr.Exit, Msg: cr.Err, Stderr: stderr.String()}
 	}
 	return cr, nil
+}
+
+// GzipFloor runs `gzip -dc BLOB > /dev/null` for each blob in turn and
+// sums the wall and CPU times (the peak RSS is the largest): decompressing
+// the layers is work every tool must do. It stops at the first failure.
+func GzipFloor(blobs []string) (Sample, error) {
+	var sum Sample
+	for _, b := range blobs {
+		m, err := Run("", "gzip", []string{"-dc", b}, nil)
+		if err != nil {
+			return sum, err
+		}
+		sum.Wall += m.Wall
+		sum.CPU += m.CPU
+		sum.RSSKiB = max(sum.RSSKiB, m.RSSKiB)
+	}
+	return sum, nil
+}
+
+// Samples are the measured runs of one command on one image; the reports
+// give their median.
+type Samples []Sample
+
+// Wall is the median wall time.
+func (ss Samples) Wall() time.Duration {
+	return median(ss, func(s Sample) time.Duration { return s.Wall })
+}
+
+// CPU is the median CPU time.
+func (ss Samples) CPU() time.Duration {
+	return median(ss, func(s Sample) time.Duration { return s.CPU })
+}
+
+// RSS is the median peak RSS in KiB.
+func (ss Samples) RSS() int64 { return median(ss, func(s Sample) int64 { return s.RSSKiB }) }
+
+// WallRange is the fastest and the slowest run.
+func (ss Samples) WallRange() (lo, hi time.Duration) {
+	for i, s := range ss {
+		if i == 0 || s.Wall < lo {
+			lo = s.Wall
+		}
+		hi = max(hi, s.Wall)
+	}
+	return lo, hi
+}
+
+// median is the middle value (the upper one of an even count), 0 for none.
+func median[T int64 | time.Duration](ss Samples, f func(Sample) T) T {
+	xs := make([]T, 0, len(ss))
+	for _, s := range ss {
+		xs = append(xs, f(s))
+	}
+	slices.Sort(xs)
+	if len(xs) == 0 {
+		return 0
+	}
+	return xs[len(xs)/2]
 }
 
 // StartCPUProfile starts profiling the CPU into path ("" does nothing) and
