@@ -5,14 +5,15 @@
 //   - CONTAINERS_CONF naming a containers.conf that holds
 //     "[containers]\ndefault_ulimits = []". The process limits here are
 //     lower than the ones podman gives a container by default (the hard
-//     RLIMIT_NOFILE was 20000 when this was written) and cannot be raised, so without it every
-//     container fails to start: "error setting rlimit type 7: operation
-//     not permitted".
+//     RLIMIT_NOFILE was 20000 when this was written) and cannot be
+//     raised, so without it every container fails to start: "error
+//     setting rlimit type 7: operation not permitted".
 //   - --runtime /usr/sbin/runc (or the runc on PATH) and
 //     --cgroup-manager=cgroupfs: Debian's runc, and cgroups managed by
 //     podman itself, since no systemd runs here and the cgroups are
-//     hybrid (the limits appear under cgroup v1). podman picks both by itself here today; the flags pin them, so
-//     that another podman configuration does not change what the tests run.
+//     hybrid (the limits appear under cgroup v1). podman picks both by
+//     itself here today; the flags pin them, so that another podman
+//     configuration does not change what the tests run.
 //
 // The tests are behind REDLINE_E2E=1; .ci/run installs podman and runc
 // before it runs them. Without REDLINE_E2E=1, [New] skips the test; with
