@@ -100,17 +100,6 @@ func copyTestModule(t *testing.T, name string) string {
 	return dst
 }
 
-// recordAttacher runs the SBOM attacher and keeps what it attached.
-type recordAttacher struct{ data [][]byte }
-
-func (a *recordAttacher) Attach(ctx context.Context, b *build.Built) ([]build.Attachment, error) {
-	atts, err := inventory.SBOMAttacher{}.Attach(ctx, b)
-	for _, at := range atts {
-		a.data = append(a.data, at.Data)
-	}
-	return atts, err
-}
-
 // TestSBOMAttachmentsReproducible: with a --base image and two platforms
 // the attacher walks each platform's image in the staging layout. Two
 // builds of the same source, staged in different directories, must attach
@@ -137,25 +126,26 @@ func TestSBOMAttachmentsReproducible(t *testing.T) {
 	// The base: a two-platform image of redline's own making.
 	base := filepath.Join(t.TempDir(), "base")
 	build1(build.Options{To: []build.Destination{{Kind: build.OCIDir, Value: base}}})
-	var got [2]*recordAttacher
+	var got [2]*pairAttacher
 	for i := range got {
-		got[i] = &recordAttacher{}
+		got[i] = &pairAttacher{t: t}
 		build1(build.Options{
 			Base: "oci-dir:" + base, Tag: "example.com/hello:dev", Attachers: []build.Attacher{got[i]},
 			To: []build.Destination{{Kind: build.OCIDir, Value: filepath.Join(t.TempDir(), "out")}},
 		})
 	}
-	if len(got[0].data) != 2 || len(got[1].data) != 2 {
-		t.Fatalf("%d and %d SBOMs attached, want one per platform", len(got[0].data), len(got[1].data))
+	if len(got[0].got) != 2 || len(got[1].got) != 2 {
+		t.Fatalf("%d and %d SBOMs attached, want one per platform", len(got[0].got), len(got[1].got))
 	}
-	for i := range got[0].data {
-		if diff := cmp.Diff(string(got[0].data[i]), string(got[1].data[i])); diff != "" {
+	for i := range got[0].got {
+		first, second := got[0].got[i].Data, got[1].got[i].Data
+		if diff := cmp.Diff(string(first), string(second)); diff != "" {
 			t.Errorf("platform %s: the two builds attached different SBOMs (-first +second):\n%s", plats[i], diff)
 		}
-		if tmp := os.TempDir(); bytes.Contains(got[0].data[i], []byte(tmp)) {
-			t.Errorf("platform %s: the SBOM names a path under %s:\n%s", plats[i], tmp, got[0].data[i])
+		if tmp := os.TempDir(); bytes.Contains(first, []byte(tmp)) {
+			t.Errorf("platform %s: the SBOM names a path under %s:\n%s", plats[i], tmp, first)
 		}
-		if !bytes.Contains(got[0].data[i], []byte(`"bin:/usr/local/bin/hello"`)) {
+		if !bytes.Contains(first, []byte(`"bin:/usr/local/bin/hello"`)) {
 			t.Errorf("platform %s: the SBOM does not list the binary", plats[i])
 		}
 	}
