@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/redline-go/redline/internal/image"
 	"github.com/redline-go/redline/internal/imagetest"
 	"github.com/redline-go/redline/internal/vuln"
@@ -156,6 +158,51 @@ func TestReferrerVEXApplied(t *testing.T) {
 		}}}
 		if n := suppressed(scanLayout(dir, scan.Options{VEX: user})); n != len(called) {
 			t.Errorf("with --vex too: %d suppressed, want %d", n, len(called))
+		}
+	})
+
+	// A multi-platform image: `redline build`/`check --to` attach each
+	// platform's statements to that platform's manifest. Scanning the
+	// index picks a platform; its statements must apply, the other
+	// platform's must not.
+	t.Run("index", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "layout")
+		amd := imagetest.Build(imagetest.Spec{Layers: []imagetest.Layer{{Entries: []imagetest.Entry{{Name: "app", Body: body, Mode: 0o755}}}}})
+		amd = amd.WithConfig(func(cfg map[string]any) { cfg["os"], cfg["architecture"] = "linux", "amd64" })
+		arm := amd.WithConfig(func(cfg map[string]any) { cfg["architecture"] = "arm64" })
+		if err := amd.WriteOCIDir(dir, ""); err != nil {
+			t.Fatal(err)
+		}
+		putBlob(t, dir, arm.Config)
+		putBlob(t, dir, arm.Manifest)
+		desc := func(b *imagetest.Built, arch string) map[string]any {
+			return map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": b.ManifestD, "size": len(b.Manifest),
+				"platform": map[string]string{"os": "linux", "architecture": arch}}
+		}
+		idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+			"manifests": []any{desc(amd, "amd64"), desc(arm, "arm64")}})
+		idxD, idxSize := putBlob(t, dir, idx)
+		top, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{map[string]any{
+			"mediaType": "application/vnd.oci.image.index.v1+json", "digest": idxD, "size": idxSize}}})
+		if err := os.WriteFile(filepath.Join(dir, "index.json"), top, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ref := attach(t, dir, amd.ManifestD, docFor(amd.ManifestD))
+		on := func(arch string) *vuln.Result {
+			return scanLayout(dir, scan.Options{Image: image.Options{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+		}
+		r := on("amd64")
+		if r.Digest != amd.ManifestD {
+			t.Fatalf("scanned %s, want the amd64 manifest %s", r.Digest, amd.ManifestD)
+		}
+		if got, want := suppressed(r), len(called)-1; got != want {
+			t.Errorf("linux/amd64: %d findings suppressed, want %d", got, want)
+		}
+		if !hasWarning(r, "applied OpenVEX from referrer "+ref) {
+			t.Errorf("linux/amd64: no note of the applied referrer: %q", r.Warnings)
+		}
+		if n := suppressed(on("arm64")); n != 0 {
+			t.Errorf("linux/arm64: %d findings suppressed by the amd64 image's statements", n)
 		}
 	})
 
