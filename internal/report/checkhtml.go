@@ -116,7 +116,13 @@ type lineView struct {
 	Level                                  string
 	Value, Limit, Note                     string
 	Items, Waivers                         []string
+	// Links go from the line to the finding rows of the identifiers that
+	// cross it (advisories, lint rules).
+	Links []link
+	ids   []string
 }
+
+type link struct{ Href, Text string }
 
 // barRow is one bar of a chart: A (and B, when set) as percentages of the
 // chart's largest value.
@@ -154,6 +160,8 @@ type countChip struct {
 }
 
 type vulnRow struct {
+	// Anchor is the row's id, on the first row of each advisory.
+	Anchor                                  string
 	ID, URL, Summary, Severity, Reach, CVSS string
 	Aliases                                 []string
 	Component, CompType, Where              string
@@ -164,6 +172,8 @@ type vulnRow struct {
 }
 
 type lintRow struct {
+	// Anchor is the row's id, on the first row of each rule.
+	Anchor                                                   string
 	Rule, Severity, Title, Message, Where, Object, Fix, Kind string
 	Suppressed                                               string
 }
@@ -192,6 +202,7 @@ func newCheckView(r *check.Result) *checkView {
 			v.Warnings = append(v.Warnings, htmlJoin(": ", w.Target, w.Location.String(), w.Message))
 		}
 	}
+	v.links()
 	return v
 }
 
@@ -201,7 +212,7 @@ func (v *checkView) lines() {
 			Name: l.Line, Title: cmp.Or(policy.LineTitles[l.Line], l.Line),
 			Status: string(l.Status), Level: string(l.Level),
 			Value: l.Value, Limit: l.Limit, Note: l.Note,
-			Items: l.Items, Waivers: l.Waivers,
+			Items: l.Items, Waivers: l.Waivers, ids: l.IDs,
 		}
 		switch l.Status {
 		case policy.Pass:
@@ -223,6 +234,41 @@ func (v *checkView) lines() {
 		}
 		v.Counts.Total++
 		v.Lines = append(v.Lines, lv)
+	}
+}
+
+// links anchors the first finding row of each advisory (aliases too) and
+// each lint rule, and links every red line to the rows of the identifiers
+// that cross it.
+func (v *checkView) links() {
+	target := map[string]string{}
+	anchor := func(id, prefix string) string {
+		if _, ok := target[id]; ok || id == "" {
+			return ""
+		}
+		a := prefix + id
+		target[id] = a
+		return a
+	}
+	for i := range v.Vulns {
+		r := &v.Vulns[i]
+		if r.Anchor = anchor(r.ID, "v-"); r.Anchor != "" {
+			for _, a := range r.Aliases {
+				if _, ok := target[a]; !ok {
+					target[a] = r.Anchor
+				}
+			}
+		}
+	}
+	for i := range v.Lint {
+		v.Lint[i].Anchor = anchor(v.Lint[i].Rule, "l-")
+	}
+	for i := range v.Lines {
+		for _, id := range v.Lines[i].ids {
+			if a, ok := target[id]; ok {
+				v.Lines[i].Links = append(v.Lines[i].Links, link{Href: "#" + a, Text: id})
+			}
+		}
 	}
 }
 

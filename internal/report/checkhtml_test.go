@@ -106,9 +106,9 @@ func failingCheck() *check.Result {
 		{Line: policy.LineEfficiency, Level: policy.Error, Status: policy.Pass, Value: "97.2%", Limit: "≥ 95.0%"},
 		{Line: policy.LineSlimming, Level: policy.Error, Status: policy.Pass, Value: "88.6% smaller than golang:1.26-bookworm", Limit: "≥ 50% smaller"},
 		{Line: policy.LineVulnerabilities, Level: policy.Error, Status: policy.Fail, Value: "2 findings", Limit: "0 at ≥ called",
-			Items: []string{"GO-2026-4101 stdlib@go1.26.8 (called)", "GO-2026-4107 stdlib@go1.26.8 (called)"}},
+			Items: []string{"GO-2026-4101 stdlib@go1.26.8 (called)", "GO-2026-4107 stdlib@go1.26.8 (called)"}, IDs: []string{"GO-2026-4101", "GO-2026-4107"}},
 		{Line: policy.LineLint, Level: policy.Error, Status: policy.Fail, Value: "1 finding", Limit: "0 at ≥ high",
-			Items: []string{"RL-K8S-009 Container root filesystem is writable (deploy/hello.yaml:31)"}},
+			Items: []string{"RL-K8S-009 Container root filesystem is writable (deploy/hello.yaml:31)"}, IDs: []string{"RL-K8S-009", "deploy/hello.yaml:31"}},
 		{Line: policy.LineUser, Level: policy.Error, Status: policy.Pass, Value: "65532:65532", Limit: "non-root, numeric"},
 		{Line: policy.LineCapabilities, Level: policy.Warning, Status: policy.Warn, Value: "cap_net_bind_service=+ep", Limit: "within []",
 			Items: []string{"file capability cap_net_bind_service=+ep on /ko-app/hello"}},
@@ -562,5 +562,33 @@ func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full")
 func TestCheckHTMLWriteError(t *testing.T) {
 	if err := CheckHTML(failWriter{}, passingCheck()); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("CheckHTML to a failing writer = %v, want the write error", err)
+	}
+}
+
+// TestCheckHTMLLinksLinesToFindings: a crossed line links to the rows of
+// the advisories and rules that cross it, and only to rows that exist.
+func TestCheckHTMLLinksLinesToFindings(t *testing.T) {
+	doc := parseReport(t, renderCheck(t, failingCheck()))
+	hrefs := map[string]bool{}
+	for _, e := range doc.elems {
+		if h := e.attrs["href"]; strings.HasPrefix(h, "#") {
+			hrefs[h] = true
+			if doc.byID(h[1:]) == nil {
+				t.Errorf("link %s goes nowhere", h)
+			}
+		}
+	}
+	for id, row := range map[string]string{"GO-2026-4101": "v-GO-2026-4101", "GO-2026-4107": "v-GO-2026-4107", "RL-K8S-009": "l-RL-K8S-009"} {
+		e := doc.byID(row)
+		if e == nil || e.name != "tr" {
+			t.Errorf("%s: no finding row #%s (%+v)", id, row, e)
+		}
+		if !hrefs["#"+row] {
+			t.Errorf("%s: the line it crosses does not link to #%s", id, row)
+		}
+	}
+	// A path among a line's IDs has no row: no link.
+	if hrefs["#deploy/hello.yaml:31"] || hrefs["#v-deploy/hello.yaml:31"] || hrefs["#l-deploy/hello.yaml:31"] {
+		t.Error("a link to a path that has no row")
 	}
 }
