@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/flate"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -68,6 +70,13 @@ func FuzzGunzip(f *testing.F) {
 	}
 	f.Add(cat(gzipBytes([]byte("one"), 9), gzipBytes(nil, 1), gzipBytes([]byte("three three three"), 0)))
 	f.Add(gzMember(textCorpus(200, 5), gzOpts{name: []byte("n"), comment: []byte("c"), extra: []byte("e"), hcrc: true}))
+	// Other compressors' block layouts (zopfli, pigz), to mutate from.
+	others, _ := filepath.Glob(filepath.Join("testdata", "*.gz"))
+	for _, name := range others {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		checkWith(t, gzipFormat, in, checkOpts{keep: fuzzKeep, patterns: fuzzGzipPatterns})
 	})
