@@ -577,24 +577,40 @@ func cleanEntryPath(name string) (string, error) {
 	if name == "" {
 		return "", errors.New("empty name")
 	}
-	if strings.ContainsRune(name, 0) {
+	if strings.IndexByte(name, 0) >= 0 {
 		return "", fmt.Errorf("name holds a NUL byte: %w", ErrInsecurePath)
 	}
-	if strings.HasPrefix(name, "/") {
+	if name[0] == '/' {
 		return "", ErrInsecurePath
 	}
-	depth := 0
-	for _, seg := range strings.Split(name, "/") {
+	// One pass over the segments, without splitting: "..", never above
+	// the root; and whether the name is already clean ("a/b", not "a//b",
+	// "./a", "a/" or "a/.."), which most are, so that path.Clean and its
+	// copy are needed only for the rest.
+	depth, clean := 0, true
+	for rest := name; ; {
+		seg := rest
+		i := strings.IndexByte(rest, '/')
+		if i >= 0 {
+			seg, rest = rest[:i], rest[i+1:]
+		}
 		switch seg {
 		case "", ".":
+			clean = false
 		case "..":
-			depth--
-			if depth < 0 {
+			clean = false
+			if depth--; depth < 0 {
 				return "", ErrInsecurePath
 			}
 		default:
 			depth++
 		}
+		if i < 0 {
+			break
+		}
+	}
+	if clean {
+		return "/" + name, nil
 	}
 	return path.Clean("/" + name), nil
 }
