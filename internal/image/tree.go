@@ -69,6 +69,12 @@ type Tree struct {
 	changes []Changes
 	layers  int
 	nodes   int
+	// lastDir and lastNode are the directory of the last path added:
+	// entries come grouped by directory, so the next one usually starts
+	// there instead of at the root. Only the walk, which adds from one
+	// goroutine, reads and writes them.
+	lastDir  string
+	lastNode *node
 }
 
 func newTree() *Tree {
@@ -89,6 +95,10 @@ func (t *Tree) lookup(p string, create bool) *node {
 		return n
 	}
 	rest := p[1:]
+	dir := strings.LastIndexByte(p, '/')
+	if create && dir > 0 && t.lastNode != nil && p[:dir] == t.lastDir {
+		n, rest = t.lastNode, p[dir+1:]
+	}
 	for rest != "" {
 		seg, after, _ := strings.Cut(rest, "/")
 		rest = after
@@ -105,6 +115,9 @@ func (t *Tree) lookup(p string, create bool) *node {
 			t.nodes++
 		}
 		n = c
+	}
+	if create && dir > 0 {
+		t.lastDir, t.lastNode = p[:dir], n.parent
 	}
 	return n
 }
