@@ -69,14 +69,7 @@ func TestSBOMAttacherEqualsPass(t *testing.T) {
 			o.To = []build.Destination{{Kind: build.OCIDir, Value: filepath.Join(t.TempDir(), "out")}}
 			pa := &pairAttacher{t: t}
 			o.Attachers = []build.Attacher{pa}
-			b, err := build.New(o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			if _, err := b.Build(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			buildOnce(t, o)
 			if len(pa.got) != 1 || len(pa.walked) != 1 {
 				t.Fatalf("%d attachments, %d walked SBOMs; want 1 each", len(pa.got), len(pa.walked))
 			}
@@ -87,6 +80,19 @@ func TestSBOMAttacherEqualsPass(t *testing.T) {
 				t.Errorf("the SBOM does not list the binary:\n%s", pa.got[0].Data)
 			}
 		})
+	}
+}
+
+// buildOnce builds with o and closes the builder.
+func buildOnce(t *testing.T, o build.Options) {
+	t.Helper()
+	b, err := build.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Build(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -114,14 +120,7 @@ func TestSBOMAttachmentsReproducible(t *testing.T) {
 	build1 := func(o build.Options) {
 		t.Helper()
 		o.Dir, o.TempDir, o.CacheDir, o.SkipDefaultSize, o.Platforms = src, t.TempDir(), cache, true, plats
-		b, err := build.New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
-		if _, err := b.Build(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		buildOnce(t, o)
 	}
 	// The base: a two-platform image of redline's own making.
 	base := filepath.Join(t.TempDir(), "base")
