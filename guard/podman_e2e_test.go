@@ -10,11 +10,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +120,7 @@ func TestPodmanE2EHelloGuard(t *testing.T) {
 
 	t.Run("hardened", func(t *testing.T) {
 		p := p.For(t)
-		port := freePort(t)
+		port := strconv.Itoa(p.FreePort())
 		name, logs := startDetached(t, p, append([]string{"-p", "127.0.0.1:" + port + ":8080", "-e", "GUARD_ENDPOINT=1"}, hardened...)...)
 		line, checks := guardLine(t, logs)
 		if line.Level != "INFO" || line.Msg != "guard: privileges within policy" || string(line.Guard["ok"]) != "true" {
@@ -254,15 +254,4 @@ func runToExit(t *testing.T, p *podmantest.Podman, args ...string) (string, int)
 		t.Fatalf("podman: %v", err)
 	}
 	return string(out), 0
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
 }

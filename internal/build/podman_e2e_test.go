@@ -3,7 +3,6 @@ package build
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -70,16 +69,6 @@ func (p *podmanE2E) buildAndLoad(o Options, tag string) *Result {
 	return res
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // observed is what a container did.
 type observed struct {
 	outcome Outcome // Effective: served HTTP 200; Ignored: bind refused; ExecFails: exec refused
@@ -92,7 +81,7 @@ type observed struct {
 func (p *podmanE2E) serve(image string, containerPort int, path string, opts ...string) observed {
 	t := p.t
 	t.Helper()
-	port := freePort(t)
+	port := p.FreePort()
 	name := fmt.Sprintf("redline-e2e-%d", time.Now().UnixNano())
 	args := append([]string{"run", "-d", "--name", name, "-p", fmt.Sprintf("127.0.0.1:%d:%d", port, containerPort)}, opts...)
 	out, err := p.Try(append(args, image)...)

@@ -23,6 +23,7 @@ package podmantest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,4 +105,16 @@ func (p *Podman) Run(args ...string) string {
 		p.t.Fatal(err)
 	}
 	return out
+}
+
+// FreePort returns a loopback TCP port free at the time of the call, to
+// publish a container's port on ("-p 127.0.0.1:PORT:CPORT").
+func (p *Podman) FreePort() int {
+	p.t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		p.t.Fatalf("finding a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
