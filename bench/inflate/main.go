@@ -16,12 +16,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/pprof"
-	"slices"
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
 
+	"github.com/redline-go/redline/bench/internal/measure"
 	"github.com/redline-go/redline/internal/inflate"
 )
 
@@ -38,32 +37,24 @@ var decoders = []decoder{
 
 func main() {
 	runs := flag.Int("runs", 3, "timed runs per decoder and blob (the median is reported)")
-	prof := flag.String("cpuprofile", "", "write a CPU profile of redline's decoder runs to this file (one blob)")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of redline's decoder runs to this file (of the last blob)")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: go run ./bench/inflate [-runs N] [-cpuprofile F] BLOB.gz...")
 		os.Exit(2)
 	}
-	var pf *os.File
-	if *prof != "" {
-		pf = must(os.Create(*prof))
-		defer pf.Close()
-	}
 	fmt.Println("| blob | decoder | MiB out | median s | MB/s | × compress/gzip |")
 	fmt.Println("|---|---|---:|---:|---:|---:|")
 	for _, path := range flag.Args() {
 		var ref [32]byte
-		var refTime float64
+		var refTime time.Duration
 		for i, d := range decoders {
-			var times []float64
+			var times measure.Samples
 			var n int64
 			var sum [32]byte
-			profiled := pf != nil && d.name == "redline"
-			if profiled {
-				if err := pprof.StartCPUProfile(pf); err != nil {
-					fmt.Fprintln(os.Stderr, err)
-					os.Exit(2)
-				}
+			stop := func() {}
+			if d.name == "redline" {
+				stop = must(measure.StartCPUProfile(*prof))
 			}
 			for range *runs {
 				t, m, s, err := run(path, d)
@@ -71,30 +62,27 @@ func main() {
 					fmt.Fprintf(os.Stderr, "%s: %s: %v\n", path, d.name, err)
 					os.Exit(1)
 				}
-				times, n, sum = append(times, t), m, s
+				times, n, sum = append(times, measure.Sample{Wall: t}), m, s
 			}
-			if profiled {
-				pprof.StopCPUProfile()
-			}
+			stop()
 			if i == 0 {
 				ref = sum
 			} else if sum != ref {
 				fmt.Fprintf(os.Stderr, "%s: %s decodes different bytes from compress/gzip\n", path, d.name)
 				os.Exit(1)
 			}
-			slices.Sort(times)
-			med := times[len(times)/2]
+			med := times.Wall()
 			if i == 0 {
 				refTime = med
 			}
-			fmt.Printf("| %s | %s | %.1f | %.3f | %.0f | %.2f |\n", short(path), d.name, float64(n)/(1<<20), med, float64(n)/med/1e6, refTime/med)
+			fmt.Printf("| %s | %s | %.1f | %.3f | %.0f | %.2f |\n", short(path), d.name, float64(n)/(1<<20), med.Seconds(), float64(n)/med.Seconds()/1e6, float64(refTime)/float64(med))
 		}
 	}
 }
 
 // run decodes path once; the SHA-256 of the output is taken outside the
 // timed part.
-func run(path string, d decoder) (secs float64, n int64, sum [32]byte, err error) {
+func run(path string, d decoder) (elapsed time.Duration, n int64, sum [32]byte, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, 0, sum, err
@@ -102,7 +90,6 @@ func run(path string, d decoder) (secs float64, n int64, sum [32]byte, err error
 	defer f.Close()
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
-	var elapsed time.Duration
 	t := time.Now()
 	r, err := d.open(bufio.NewReaderSize(f, 1<<16))
 	if err != nil {
@@ -122,7 +109,7 @@ func run(path string, d decoder) (secs float64, n int64, sum [32]byte, err error
 		t = time.Now()
 	}
 	copy(sum[:], h.Sum(nil))
-	return elapsed.Seconds(), n, sum, nil
+	return elapsed, n, sum, nil
 }
 
 func short(p string) string {
