@@ -63,8 +63,8 @@ type spool struct {
 	max   int64
 	in    interface{ Load() int64 } // compressed bytes the decompressor took
 	ratio int64
-	// h, when set, hashes the whole stream: the producer hashes what it
-	// writes to f, Read what it hands over from pending and src.
+	// h, when set, hashes the whole stream: the producer what it read
+	// (written to f or kept pending), Read what it takes from src after.
 	h hash.Hash
 
 	mu      sync.Mutex
@@ -101,10 +101,12 @@ func (s *spool) run() {
 		}
 		n, err := s.src.Read(buf)
 		if n > 0 {
-			m, werr := s.f.WriteAt(buf[:n], s.written)
 			if s.h != nil {
-				s.h.Write(buf[:m])
+				// Pending bytes, if the write falls short, come next in
+				// the stream too.
+				s.h.Write(buf[:n])
 			}
+			m, werr := s.f.WriteAt(buf[:n], s.written)
 			s.mu.Lock()
 			s.written += int64(m)
 			if werr != nil {
@@ -194,9 +196,6 @@ func (s *spool) Read(p []byte) (int, error) {
 	if len(s.pending) > 0 {
 		n := copy(p, s.pending)
 		s.pending = s.pending[n:]
-		if s.h != nil {
-			s.h.Write(p[:n])
-		}
 		return n, nil
 	}
 	n, err := s.src.Read(p)

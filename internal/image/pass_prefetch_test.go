@@ -18,7 +18,7 @@ func newTestSpool(t *testing.T, src io.Reader, max int64, in *atomic.Int64) *spo
 		t.Fatal(err)
 	}
 	os.Remove(f.Name())
-	s := &spool{f: f, src: src, max: max, in: in, ratio: DefaultLimits.Ratio, exited: make(chan struct{})}
+	s := &spool{f: f, src: src, max: max, in: in, ratio: DefaultLimits.Ratio, exited: make(chan struct{}), h: sha256.New()}
 	s.cond = sync.NewCond(&s.mu)
 	go s.run()
 	t.Cleanup(func() { s.stopProducer(); s.release() })
@@ -59,6 +59,9 @@ func TestSpoolGivesTheSourceBytes(t *testing.T) {
 			if sha256.Sum256(got) != want || len(got) != len(data) {
 				t.Fatalf("read %d bytes, want %d, and the same bytes", len(got), len(data))
 			}
+			if !bytes.Equal(s.h.Sum(nil), want[:]) {
+				t.Error("the spool's own hash of the stream is not the source's SHA-256")
+			}
 		})
 	}
 	t.Run("the file cannot be written", func(t *testing.T) {
@@ -73,7 +76,7 @@ func TestSpoolGivesTheSourceBytes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &spool{f: ro, src: bytes.NewReader(data), max: 1 << 30, in: &in, exited: make(chan struct{})}
+		s := &spool{f: ro, src: bytes.NewReader(data), max: 1 << 30, in: &in, exited: make(chan struct{}), h: sha256.New()}
 		s.cond = sync.NewCond(&s.mu)
 		go s.run()
 		defer func() { s.stopProducer(); s.release() }()
@@ -83,6 +86,9 @@ func TestSpoolGivesTheSourceBytes(t *testing.T) {
 		}
 		if sha256.Sum256(got) != want {
 			t.Fatalf("read %d bytes, want %d, and the same bytes", len(got), len(data))
+		}
+		if !bytes.Equal(s.h.Sum(nil), want[:]) {
+			t.Error("the spool's own hash of the stream (pending bytes included) is not the source's SHA-256")
 		}
 	})
 }
