@@ -18,22 +18,16 @@ func TestPackageCheck(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go build twice")
 	}
-	dir := t.TempDir()
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", "module example.com/tiny\n\ngo 1.26\n")
-	write("main.go", "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"tiny\") }\n")
-	// The data is stale on purpose: a warning here; and a waiver that
-	// expired makes the waivers line fail.
-	write("redline.yaml", "lines:\n  data: {level: warning}\n  vulnerabilities: {level: warning}\nwaivers:\n  - {line: shell, reason: old debugging waiver, expires: 2026-01-01}\n")
-	data, err := db.Open(db.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Options{Target: dir, DB: data, NoSource: true, Environ: append(os.Environ(), "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")})
+	_, o := localModule(t, map[string]string{
+		"go.mod":  "module example.com/tiny\n\ngo 1.26\n",
+		"main.go": "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"tiny\") }\n",
+		// The data is stale on purpose: a warning here; and a waiver that
+		// expired makes the waivers line fail.
+		"redline.yaml": "lines:\n  data: {level: warning}\n  vulnerabilities: {level: warning}\nwaivers:\n  - {line: shell, reason: old debugging waiver, expires: 2026-01-01}\n",
+	})
+	o.NoRebuild = false // the reproducible line is under test
+	o.Environ = append(o.Environ, "GOFLAGS=-mod=mod")
+	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,21 +119,12 @@ func TestGODEBUGLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go build")
 	}
-	dir := t.TempDir()
-	for name, body := range map[string]string{
+	dir, o := localModule(t, map[string]string{
 		"go.mod":       "module example.com/old\n\ngo 1.16\n",
 		"main.go":      "package main\n\nimport (\n\t\"crypto/tls\"\n\t\"fmt\"\n)\n\nfunc main() { fmt.Println(tls.VersionTLS13) }\n",
 		"redline.yaml": "lines:\n  data: {level: warning}\n  vulnerabilities: {level: warning}\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := db.Open(db.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Options{Target: dir, DB: data, NoSource: true, NoRebuild: true, Environ: append(os.Environ(), "GOTOOLCHAIN=local")})
+	})
+	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +144,7 @@ func TestGODEBUGLine(t *testing.T) {
 		t.Fatalf("first action %+v, want the go line raised", res.Actions)
 	}
 	// --fix raises it, rebuilds, and the line holds.
-	res, err = RunFix(context.Background(), Options{Target: dir, DB: data, NoSource: true, NoRebuild: true, Environ: append(os.Environ(), "GOTOOLCHAIN=local")})
+	res, err = RunFix(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +163,6 @@ func TestFixHardensManifests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go build twice")
 	}
-	dir := t.TempDir()
 	deploy := `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -198,21 +182,13 @@ spec:
           resources:
             limits: {memory: 64Mi}
 `
-	for name, body := range map[string]string{
+	dir, o := localModule(t, map[string]string{
 		"go.mod":       "module example.com/tiny\n\ngo 1.26\n",
 		"main.go":      "package main\n\nfunc main() {}\n",
 		"deploy.yaml":  deploy,
 		"redline.yaml": "lines:\n  data: {level: warning}\n  vulnerabilities: {level: warning}\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := db.Open(db.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := RunFix(context.Background(), Options{Target: dir, DB: data, NoSource: true, NoRebuild: true, Environ: append(os.Environ(), "GOTOOLCHAIN=local")})
+	})
+	res, err := RunFix(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +208,24 @@ spec:
 	if res.Verdict != policy.VerdictPass {
 		t.Errorf("after --fix: verdict %s, crossed %v (before: %v)\n%s", res.Verdict, res.Crossed(), res.Fix.BeforeCrossed, after)
 	}
+}
+
+// localModule writes files into a new module directory and returns it
+// with the options that check it quickly: the embedded data, no source
+// scan, no rebuild, the local toolchain.
+func localModule(t *testing.T, files map[string]string) (string, Options) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := db.Open(db.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, Options{Target: dir, DB: data, NoSource: true, NoRebuild: true, Environ: append(os.Environ(), "GOTOOLCHAIN=local")}
 }
 
 func TestSetPolicyToolchainKeepsTheRest(t *testing.T) {
