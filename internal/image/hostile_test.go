@@ -263,6 +263,22 @@ func run(t *testing.T, c hostileCase) {
 	}
 }
 
+// walkAll opens tgt and walks it, every file's bytes read; a failure of
+// either ends the test. The image is closed when the test ends.
+func walkAll(t *testing.T, tgt image.Target) (*image.Image, *image.Result) {
+	t.Helper()
+	img, err := image.Open(context.Background(), tgt, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { img.Close() })
+	res, err := image.Walk(context.Background(), img, image.PassOptions{}, wantContent{})
+	if err != nil {
+		t.Fatalf("Walk: %v", err)
+	}
+	return img, res
+}
+
 func digestErr(what, want string) func(t *testing.T, err error) {
 	return func(t *testing.T, err error) {
 		t.Helper()
@@ -916,15 +932,7 @@ func TestSmallZerosAreNotABomb(t *testing.T) {
 	tgt := bomb(t, 8<<20, mtTarGzip, func(w io.Writer) (io.WriteCloser, error) {
 		return kgzip.NewWriterLevel(w, kgzip.BestSpeed)
 	})
-	img, err := image.Open(context.Background(), tgt, image.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	res, err := image.Walk(context.Background(), img, image.PassOptions{}, wantContent{})
-	if err != nil {
-		t.Fatalf("Walk: %v", err)
-	}
+	_, res := walkAll(t, tgt)
 	if got := res.Layers[0].ContentBytes; got != 8<<20 {
 		t.Errorf("content bytes = %d, want %d", got, 8<<20)
 	}
@@ -1051,16 +1059,7 @@ func TestOpaqueRoot(t *testing.T) {
 	b := imagetest.Build(twoLayers(imagetest.Entry{Name: ".wh..wh..opq"}, imagetest.Entry{Name: "new", Body: []byte("n")}))
 	for _, kind := range []image.Scheme{image.DockerArchive, image.OCIDir} {
 		t.Run(string(kind), func(t *testing.T) {
-			tgt := write(t, filesOf(b, kind), kind)
-			img, err := image.Open(context.Background(), tgt, image.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			res, err := image.Walk(context.Background(), img, image.PassOptions{}, wantContent{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, res := walkAll(t, write(t, filesOf(b, kind), kind))
 			if _, ok := res.Tree.Lookup("/etc/hostname"); ok {
 				t.Error("a file under the opaque root is still visible")
 			}
@@ -1092,16 +1091,7 @@ func TestHistoryMismatch(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := base.WithConfig(func(cfg map[string]any) { cfg["history"] = c.history })
-			tgt := write(t, filesOf(b, image.OCIDir), image.OCIDir)
-			img, err := image.Open(context.Background(), tgt, image.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			res, err := image.Walk(context.Background(), img, image.PassOptions{}, wantContent{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			img, res := walkAll(t, write(t, filesOf(b, image.OCIDir), image.OCIDir))
 			a, err := layers.Analyze(img, res, layers.Options{})
 			if err != nil {
 				t.Fatal(err)
