@@ -179,21 +179,23 @@ func buildTable(dst []uint32, lens []uint8, syms []uint32, primary uint) bool {
 	if end != 1<<maxLen && !(end == 1 && maxLen == 1) {
 		return false // over-subscribed or incomplete
 	}
+	// Each symbol's code, bit-reversed: the table index it starts at.
+	var revs [len(litlenSyms)]uint32
+	for s, l := range lens {
+		if l > 0 {
+			revs[s] = bits.Reverse32(next[l]) >> (32 - uint(l))
+			next[l]++
+		}
+	}
 	// The subtable each long code's primary prefix needs: as many index
 	// bits as its longest code has beyond the primary bits.
 	if maxLen > int(primary) {
 		var subBits [1 << litlenBits]uint8 // by primary prefix; litlenBits is the largest primary
-		c := next
-		for _, l := range lens {
-			if l == 0 {
-				continue
-			}
-			rev := bits.Reverse32(c[l]) >> (32 - uint(l))
-			c[l]++
+		for s, l := range lens {
 			if int(l) <= int(primary) {
 				continue
 			}
-			p := rev & (1<<primary - 1)
+			p := revs[s] & (1<<primary - 1)
 			if b := l - uint8(primary); b > subBits[p] {
 				subBits[p] = b
 			}
@@ -212,8 +214,7 @@ func buildTable(dst []uint32, lens []uint8, syms []uint32, primary uint) bool {
 		if l == 0 {
 			continue
 		}
-		rev := bits.Reverse32(next[l]) >> (32 - uint(l))
-		next[l]++
+		rev := revs[s]
 		if int(l) <= int(primary) {
 			e := syms[s] | uint32(l)
 			for i := rev; i < 1<<primary; i += 1 << l {
