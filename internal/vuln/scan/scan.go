@@ -196,8 +196,10 @@ func binary(t image.Target, o Options) (*vuln.Result, *sbom.SBOM, error) {
 }
 
 func goSource(ctx context.Context, t image.Target, o Options) (*vuln.Result, *sbom.SBOM, error) {
-	s := &sbom.SBOM{SchemaVersion: sbom.SchemaVersion, Tool: inventory.Tool, Subject: sbom.Subject{Kind: sbom.SubjectGoModule, Ref: "go:" + t.Value, ID: "subject"}}
-	if !o.FindingsOnly {
+	var s *sbom.SBOM
+	if o.FindingsOnly {
+		s = &sbom.SBOM{SchemaVersion: sbom.SchemaVersion, Tool: inventory.Tool, Subject: sbom.Subject{Kind: sbom.SubjectGoModule, Ref: "go:" + t.Value, ID: "subject"}}
+	} else {
 		var err error
 		if s, err = inventory.GoSource(ctx, t.Value, nil); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", t, err)
