@@ -16,7 +16,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	kgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/redline-go/redline/internal/inflate"
 )
 
 // fileEntry is one entry of a layer redline writes.
@@ -77,7 +78,7 @@ func (l *fileLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	zr, err := kgzip.NewReader(f)
+	zr, err := inflate.NewGzipReader(f)
 	if err != nil {
 		f.Close()
 		return nil, err
